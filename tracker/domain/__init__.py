@@ -1,0 +1,1 @@
+"""Pure rules with no database session: code formats, check digits, geometry, labels."""

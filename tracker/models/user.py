@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.db import Base, created_at, intpk
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    COMPLIANCE = "compliance"
+    INSPECTOR = "inspector"
+    DISTRIBUTOR = "distributor"
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, values_callable=lambda e: [m.value for m in e], native_enum=False,
+             length=20, name="user_role")
+    )
+    party_id: Mapped[str | None] = mapped_column(
+        ForeignKey("parties.id", ondelete="RESTRICT"), index=True
+    )
+    # scrypt hash in hashlib's parameters; NULL when the user signs in by token only.
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[created_at]
+
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", lazy="raise")
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored, so a database leak gives no tokens."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the token, so a person can tell tokens apart.
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[created_at]
+    revoked_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship(back_populates="tokens", lazy="joined")
