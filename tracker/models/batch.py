@@ -47,7 +47,8 @@ class Serial(Base):
     """One issued serial number. Kept narrow: a million of these are written per request."""
 
     __tablename__ = "serials"
-    __table_args__ = (Index("ix_serials_batch_id", "batch_id"),)
+    # (batch_id, serial) lists a batch's codes in order from the index alone.
+    __table_args__ = (Index("ix_serials_batch_id_serial", "batch_id", "serial"),)
 
     serial: Mapped[str] = mapped_column(String(20), primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id", ondelete="RESTRICT"))

@@ -1,0 +1,1 @@
+"""Alembic migration scripts (op/sa only, never the ORM models)."""

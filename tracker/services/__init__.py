@@ -1,0 +1,4 @@
+"""The public operations: ``fn(session, *, ..., actor, now=None) -> result``.
+
+Services may flush; the caller owns the transaction.
+"""

@@ -1,0 +1,84 @@
+"""Parsing request input into plain values; every refusal names the field."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, TypeVar
+
+from flask import request
+
+from tracker.errors import InvalidInput, TrackerError
+
+T = TypeVar("T")
+_MISSING = object()
+
+
+class BadRequest(TrackerError):
+    """Malformed request (not JSON, wrong type): 400."""
+
+    code = "bad_request"
+
+
+def json_body(expected: type = dict) -> Any:
+    if not request.data:
+        raise BadRequest("the request has no body; send JSON with Content-Type: application/json",
+                         code="invalid_json")
+    body = request.get_json(force=True, silent=True)
+    if body is None:
+        raise BadRequest("the request body is not valid JSON", code="invalid_json")
+    if not isinstance(body, expected):
+        kind = "an object" if expected is dict else "an array"
+        raise BadRequest(f"the request body must be a JSON {kind}", code="invalid_json")
+    return body
+
+
+def field(body: dict[str, Any], name: str, kind: type[T] | tuple[type, ...], *,
+          default: Any = _MISSING) -> T:
+    if name not in body or body[name] is None:
+        if default is _MISSING:
+            raise InvalidInput(f"field '{name}' is required", code="missing_field")
+        return default  # type: ignore[no-any-return]
+    value = body[name]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        raise InvalidInput(f"field '{name}' must be {_describe(kinds)}, not {value!r}",
+                           code="invalid_field")
+    if not isinstance(value, kinds):
+        raise InvalidInput(f"field '{name}' must be {_describe(kinds)}, not {value!r}",
+                           code="invalid_field")
+    return value  # type: ignore[no-any-return]
+
+
+def date_field(body: dict[str, Any], name: str) -> dt.date | None:
+    value = field(body, name, str, default=None)
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"field '{name}' must be a date as YYYY-MM-DD, not {value!r}",
+                           code="invalid_field") from None
+
+
+def int_arg(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"query parameter '{name}' must be a whole number, not {raw!r}",
+                           code="invalid_parameter") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        top = f" and {maximum:,}" if maximum is not None else ""
+        raise InvalidInput(
+            f"query parameter '{name}' must be between {minimum}{top}, not {value}",
+            code="invalid_parameter",
+        )
+    return value
+
+
+def _describe(kinds: tuple[type, ...]) -> str:
+    names = {str: "a string", int: "a whole number", float: "a number", list: "a list",
+             dict: "an object", bool: "true or false"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)

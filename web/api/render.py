@@ -1,0 +1,74 @@
+"""Entities to JSON-ready dicts, shared by the API and the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import shapely
+
+from tracker.models import Batch, Party, Product, Territory, User
+
+
+def iso(value: dt.datetime | dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def territory(t: Territory, *, geometry: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "code": t.code,
+        "name": t.name,
+        "parent": t.parent.code if t.parent is not None else None,
+        "has_geometry": t.geometry_wkb is not None,
+        "bbox": None if t.min_lon is None else [t.min_lon, t.min_lat, t.max_lon, t.max_lat],
+        "import_notes": list(t.import_notes or []),
+        "updated_at": iso(t.updated_at),
+    }
+    if geometry:
+        data["geometry"] = (
+            None if t.geometry_wkb is None
+            else shapely.geometry.mapping(shapely.from_wkb(t.geometry_wkb))
+        )
+    return data
+
+
+def product(p: Product) -> dict[str, Any]:
+    return {"gtin": p.gtin, "name": p.name, "company_prefix_length": p.company_prefix_length,
+            "created_at": iso(p.created_at)}
+
+
+def party(p: Party) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "name": p.name,
+        "role": p.role.value,
+        "tier": p.tier,
+        "parent": p.parent_id,
+        "territories": [t.code for t in p.territories],
+        "created_at": iso(p.created_at),
+    }
+
+
+def batch(b: Batch) -> dict[str, Any]:
+    return {
+        "id": b.id,
+        "gtin": b.gtin,
+        "product": b.product.name,
+        "territory": b.territory.code,
+        "quantity": b.quantity,
+        "lot": b.lot,
+        "expiry": iso(b.expiry),
+        "status": b.status.value,
+        "issued_by": b.issued_by,
+        "issued_at": iso(b.issued_at),
+        "recalled_at": iso(b.recalled_at),
+        "recall_reason": b.recall_reason,
+    }
+
+
+def user(u: User, token: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": u.id, "name": u.name, "role": u.role.value,
+                            "party": u.party_id, "created_at": iso(u.created_at)}
+    if token is not None:
+        data["token"] = token
+    return data

@@ -1,0 +1,66 @@
+"""One error handler: the core's exception classes become HTTP statuses and the error body."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from tracker import errors
+from web.api.inputs import BadRequest
+
+STATUS: list[tuple[type[errors.TrackerError], int]] = [
+    (errors.MalformedCode, 400),
+    (BadRequest, 400),
+    (errors.InvalidInput, 422),
+    (errors.AuthenticationRequired, 401),
+    (errors.PermissionDenied, 403),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.TooLarge, 413),
+]
+
+# Werkzeug's own errors (no route, bad method, body too big) get the same body shape.
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+def status_for(exc: errors.TrackerError) -> int:
+    for cls, status in STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
+def error_response(status: int, code: str, message: str, details: object = None) -> Response:
+    body: dict[str, object] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    response = jsonify({"error": body})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="tracker"'
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(errors.TrackerError)
+    def _tracker_error(exc: errors.TrackerError) -> Response:
+        return error_response(status_for(exc), exc.code, exc.message, exc.details)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response | HTTPException:
+        if not request.path.startswith("/api/"):
+            return exc
+        status = exc.code or 500
+        message = exc.description or exc.name
+        if status == 413:
+            limit = app.config.get("MAX_CONTENT_LENGTH")
+            message = f"the request body is larger than the limit of {limit:,} bytes"
+        return error_response(status, HTTP_CODES.get(status, "http_error"), message)

@@ -1,0 +1,33 @@
+"""The production WSGI server: gunicorn with threaded workers, started from ``tracker serve``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+
+class TrackerServer(BaseApplication):  # type: ignore[misc]
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from web import create_app
+
+        return create_app()
+
+
+def run(*, host: str, port: int, workers: int, threads: int) -> None:
+    TrackerServer({
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        "accesslog": "-",
+        "timeout": 300,  # a million-serial batch or a big label PDF takes a while
+    }).run()
