@@ -125,7 +125,6 @@ def upgrade() -> None:
     op.create_table('serials',
     sa.Column('serial', sa.String(length=20), nullable=False),
     sa.Column('batch_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['batch_id'], ['batches.id'], name=op.f('fk_serials_batch_id_batches'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('serial', name=op.f('pk_serials'))
     )
     with op.batch_alter_table('serials', schema=None) as batch_op:

@@ -118,8 +118,20 @@ def _insert_serials(connection: Connection, batch_id: int, serials: Sequence[str
 
 
 def _copy_serials_postgresql(connection: Connection, batch_id: int, serials: Sequence[str]) -> int:
-    # COPY cannot skip conflicts, so stage the chunk and move it with ON CONFLICT DO NOTHING.
+    """COPY straight into the table; only a chunk that collides takes the slower path."""
+    import psycopg
+
     driver = connection.connection.driver_connection
+    rows = "".join(f"{s}\t{batch_id}\n" for s in serials)
+    try:
+        # A savepoint, so a collision undoes this chunk only.
+        with driver.transaction(), driver.cursor() as cursor:  # type: ignore[union-attr]
+            with cursor.copy("COPY serials (serial, batch_id) FROM STDIN") as copy:
+                copy.write(rows)
+        return len(serials)
+    except psycopg.errors.UniqueViolation:
+        pass
+    # COPY cannot skip conflicts: stage the chunk and move it with ON CONFLICT DO NOTHING.
     with driver.cursor() as cursor:  # type: ignore[union-attr]
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS serial_stage (serial varchar(20)) ON COMMIT DROP"
@@ -128,7 +140,7 @@ def _copy_serials_postgresql(connection: Connection, batch_id: int, serials: Seq
         with cursor.copy("COPY serial_stage (serial) FROM STDIN") as copy:
             copy.write("\n".join(serials) + "\n")
         cursor.execute(
-            "INSERT INTO serials (serial, batch_id) SELECT serial, %s FROM serial_stage "
+            "INSERT INTO serials (serial, batch_id) SELECT DISTINCT serial, %s FROM serial_stage "
             "ON CONFLICT DO NOTHING",
             (batch_id,),
         )

@@ -1,0 +1,123 @@
+"""One entry point for every code a person can type or a scanner can read.
+
+>>> code = parse_code("https://id.example.com/01/09520123456788/21/23456789ABCDEFD")
+>>> code.form, code.gtin, code.serial, code.serial_well_formed
+('digital_link', '09520123456788', '23456789ABCDEFD', True)
+>>> parse_code(" 23456789abcdefg ").serial_well_formed  # wrong check character: still parsed
+False
+>>> parse_code("urn:epc:id:sscc:0614141.1234567890").sscc
+'106141412345678908'
+
+Parsing decides only what a code says, never whether it is genuine: a serial with a wrong
+check character parses (``serial_well_formed`` is False) because the verdict rules treat
+it as evidence of a counterfeit label, not as a typing error to bounce.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from tracker.domain.gs1 import (
+    SGTIN_URN_PREFIX,
+    SSCC_URN_PREFIX,
+    normalise_sscc,
+    parse_digital_link,
+    parse_sgtin_urn,
+    parse_sscc_urn,
+    quoted,
+)
+from tracker.domain.serials import is_well_formed, looks_like_serial
+from tracker.errors import InvalidInput, MalformedCode
+
+__all__ = ["ACCEPTED_FORMS", "CodeForm", "ParsedCode", "parse_code"]
+
+CodeForm = Literal["digital_link", "sgtin", "serial", "sscc"]
+
+ACCEPTED_FORMS = (
+    "accepted: a GS1 Digital Link URI (https://host/01/{GTIN-14}/21/{serial}), "
+    "an SGTIN EPC URN (urn:epc:id:sgtin:...), an SSCC (18 digits or urn:epc:id:sscc:...) "
+    "or a 15-character serial"
+)
+_SSCC_DIGITS = re.compile(r"[0-9]{18}")
+
+
+@dataclass(frozen=True)
+class ParsedCode:
+    """What a code identifies, and how it was written.
+
+    ``form`` is ``"sscc"`` for every way of writing an SSCC (18 digits, EPC URN or a
+    Digital Link URI with ``/00/``), so callers tell packed cases and pallets from items
+    by ``form`` alone; ``"digital_link"`` is a trade-item Digital Link URI (``/01/``).
+    """
+
+    form: CodeForm
+    raw: str
+    gtin: str | None = None
+    serial: str | None = None
+    lot: str | None = None
+    expiry: datetime.date | None = None
+    sscc: str | None = None
+
+    @property
+    def serial_well_formed(self) -> bool:
+        """True when there is a serial and it passes our format and check character."""
+        return self.serial is not None and is_well_formed(self.serial)
+
+
+def parse_code(text: str) -> ParsedCode:
+    """Parse a Digital Link URI, an SGTIN or SSCC EPC URN, a bare SSCC or a bare serial.
+
+    Surrounding whitespace is ignored; a bare serial is upper-cased. A Digital Link URI
+    for a GTIN without ``/21/`` parses with ``serial=None``: callers decide whether they
+    need one. Anything else raises ``MalformedCode`` naming the problem and the accepted
+    forms.
+
+    >>> parse_code("urn:epc:id:sgtin:0614141.812345.6789")
+    ParsedCode(form='sgtin', raw='urn:epc:id:sgtin:0614141.812345.6789', \
+gtin='80614141123458', serial='6789', lot=None, expiry=None, sscc=None)
+    """
+    candidate = text.strip()
+    lowered = candidate.lower()
+    try:
+        if lowered.startswith(("https://", "http://")):
+            return _from_digital_link(text, candidate)
+        if lowered.startswith(SGTIN_URN_PREFIX):
+            gtin, serial = parse_sgtin_urn(candidate)
+            return ParsedCode(form="sgtin", raw=text, gtin=gtin, serial=serial)
+        if lowered.startswith(SSCC_URN_PREFIX):
+            return ParsedCode(form="sscc", raw=text, sscc=parse_sscc_urn(candidate))
+        if _SSCC_DIGITS.fullmatch(candidate):
+            return ParsedCode(form="sscc", raw=text, sscc=_bare_sscc(candidate))
+    except MalformedCode as exc:
+        raise MalformedCode(f"{exc.message}; {ACCEPTED_FORMS}") from exc
+    serial = candidate.upper()
+    if looks_like_serial(serial):
+        return ParsedCode(form="serial", raw=text, serial=serial)
+    raise MalformedCode(f"{quoted(text)} is not a code we can read; {ACCEPTED_FORMS}")
+
+
+def _from_digital_link(raw: str, uri: str) -> ParsedCode:
+    # Zero-suppressed GTINs (/01/9520123456788) break the Digital Link standard but name
+    # the same product; reading them gets a scan a verdict instead of a 400.
+    link = parse_digital_link(uri, permit_zero_suppressed_gtin=True)
+    if link.sscc is not None:
+        return ParsedCode(form="sscc", raw=raw, sscc=link.sscc)
+    return ParsedCode(
+        form="digital_link",
+        raw=raw,
+        gtin=link.gtin,
+        serial=link.serial,
+        lot=link.lot,
+        expiry=link.expiry,
+    )
+
+
+def _bare_sscc(digits: str) -> str:
+    try:
+        return normalise_sscc(digits)
+    except InvalidInput as exc:
+        # A bad check digit in a typed SSCC is a typing error, so the code is unreadable.
+        raise MalformedCode(exc.message) from exc
