@@ -32,7 +32,15 @@ from tracker.domain.gs1 import (
 from tracker.domain.serials import is_well_formed, looks_like_serial
 from tracker.errors import InvalidInput, MalformedCode
 
-__all__ = ["ACCEPTED_FORMS", "CodeForm", "ParsedCode", "parse_code"]
+__all__ = [
+    "ACCEPTED_FORMS",
+    "CodeForm",
+    "ParsedCode",
+    "container_key",
+    "epc_key",
+    "item_key",
+    "parse_code",
+]
 
 CodeForm = Literal["digital_link", "sgtin", "serial", "sscc"]
 
@@ -65,6 +73,39 @@ class ParsedCode:
     def serial_well_formed(self) -> bool:
         """True when there is a serial and it passes our format and check character."""
         return self.serial is not None and is_well_formed(self.serial)
+
+    @property
+    def key(self) -> str | None:
+        """The normalised key custody and events are stored under, when the code alone
+        determines it (a bare serial needs its batch's GTIN first: ``item_key``)."""
+        if self.sscc is not None:
+            return container_key(self.sscc)
+        if self.gtin is not None and self.serial is not None:
+            return item_key(self.gtin, self.serial)
+        return None
+
+
+def item_key(gtin14: str, serial: str) -> str:
+    """Key of one trade item, the same whichever form (URI, URN) named it.
+
+    >>> item_key("09506000134352", "23456789ABCDEFD")
+    '01/09506000134352/21/23456789ABCDEFD'
+    """
+    return f"01/{gtin14}/21/{serial}"
+
+
+def container_key(sscc: str) -> str:
+    return f"00/{sscc}"
+
+
+def epc_key(epc: str) -> str:
+    """Key for an identifier found in an EPCIS event: normalised when it is a GS1 item or
+    SSCC we can read, otherwise the identifier as written (stored as is, never refused)."""
+    try:
+        key = parse_code(epc).key
+    except MalformedCode:
+        return epc.strip()
+    return key if key is not None else epc.strip()
 
 
 def parse_code(text: str) -> ParsedCode:

@@ -1,12 +1,53 @@
 """Typed ORM entities, one module per aggregate. Importing this registers every table."""
 
 from tracker.models.batch import Batch, BatchStatus, Serial
+from tracker.models.custody import (
+    Container,
+    CustodyException,
+    CustodyMove,
+    CustodyState,
+    LineStatus,
+    Shipment,
+    ShipmentLine,
+    ShipmentStatus,
+)
+from tracker.models.epcis import CaptureJob, CaptureStatus, Event, EventEPC
 from tracker.models.party import Party, PartyRole, party_territories
 from tracker.models.product import Product
+from tracker.models.scan import (
+    CLOSED_STATUSES,
+    Scan,
+    Verdict,
+    Violation,
+    ViolationAudit,
+    ViolationScan,
+    ViolationStatus,
+    ViolationType,
+)
 from tracker.models.territory import Territory
 from tracker.models.user import ApiToken, Role, User
 
 __all__ = [
+    "CLOSED_STATUSES",
+    "CaptureJob",
+    "CaptureStatus",
+    "Container",
+    "CustodyException",
+    "CustodyMove",
+    "CustodyState",
+    "Event",
+    "EventEPC",
+    "LineStatus",
+    "Scan",
+    "Shipment",
+    "ShipmentLine",
+    "ShipmentStatus",
+    "Verdict",
+    "Violation",
+    "ViolationAudit",
+    "ViolationScan",
+    "ViolationStatus",
+    "ViolationType",
     "ApiToken",
     "Batch",
     "BatchStatus",

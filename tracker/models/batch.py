@@ -27,6 +27,10 @@ class Batch(Base):
         ForeignKey("territories.id", ondelete="RESTRICT"), index=True
     )
     quantity: Mapped[int]
+    # The brand that owns the goods as issued: the first custodian of every serial.
+    owner_party_id: Mapped[str | None] = mapped_column(
+        ForeignKey("parties.id", ondelete="RESTRICT"), index=True
+    )
     lot: Mapped[str | None] = mapped_column(String(20))
     expiry: Mapped[dt.date | None]
     status: Mapped[BatchStatus] = mapped_column(

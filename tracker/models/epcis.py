@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tracker.db import Base, created_at, intpk
+
+
+class CaptureStatus(enum.StrEnum):
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+
+
+class CaptureJob(Base):
+    """One POST /epcis/capture: its progress and what went wrong."""
+
+    __tablename__ = "capture_jobs"
+
+    id: Mapped[intpk]
+    status: Mapped[CaptureStatus] = mapped_column(
+        Enum(CaptureStatus, values_callable=lambda e: [m.value for m in e], native_enum=False,
+             length=20, name="capture_status"),
+        default=CaptureStatus.RUNNING,
+    )
+    error_behaviour: Mapped[str] = mapped_column(String(20), default="rollback")
+    event_count: Mapped[int] = mapped_column(default=0)
+    captured_count: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[created_at]
+    finished_at: Mapped[dt.datetime | None]
+
+
+class Event(Base):
+    """An EPCIS 2.0 event, stored as captured (normalised), keyed by its CBV 2.0 hash."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_type_time", "event_type", "event_time"),)
+
+    id: Mapped[intpk]
+    event_hash: Mapped[str] = mapped_column(String(120), unique=True)
+    event_id: Mapped[str] = mapped_column(String(500), index=True)
+    event_type: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str | None] = mapped_column(String(10))
+    biz_step: Mapped[str | None] = mapped_column(String(200), index=True)
+    disposition: Mapped[str | None] = mapped_column(String(200))
+    event_time: Mapped[dt.datetime] = mapped_column(index=True)
+    event_timezone_offset: Mapped[str] = mapped_column(String(6), default="+00:00")
+    record_time: Mapped[dt.datetime] = mapped_column(index=True)
+    read_point: Mapped[str | None] = mapped_column(String(500))
+    biz_location: Mapped[str | None] = mapped_column(String(500))
+    # Who recorded it here: 'capture' (EPCIS document or event), 'service' (the tracker's
+    # own operations: issuing, /shipments, packing).
+    origin: Mapped[str] = mapped_column(String(20), default="capture")
+    capture_job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("capture_jobs.id", ondelete="SET NULL"), index=True
+    )
+    # A commissioning event stands for a whole batch; its serials are not listed row by row.
+    batch_id: Mapped[int | None] = mapped_column(index=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class EventEPC(Base):
+    """Which identifiers an event names, by normalised key, for queries and traces."""
+
+    __tablename__ = "event_epcs"
+    __table_args__ = (Index("ix_event_epcs_key_event", "key", "event_pk"),)
+
+    event_pk: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    # epc | parent | child | input | output | quantity
+    role: Mapped[str] = mapped_column(String(10), primary_key=True)

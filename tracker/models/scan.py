@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tracker.db import Base, intpk, utcnow
+
+
+class Verdict(enum.StrEnum):
+    UNKNOWN_CODE = "unknown_code"
+    RECALLED = "recalled"
+    SUSPECTED_CLONE = "suspected_clone"
+    DIVERTED = "diverted"
+    AUTHENTIC = "authentic"
+
+
+class ViolationType(enum.StrEnum):
+    DIVERTED = "diverted"
+    UNKNOWN_CODE = "unknown_code"
+    SUSPECTED_CLONE = "suspected_clone"
+    RECALLED = "recalled"
+
+
+class ViolationStatus(enum.StrEnum):
+    OPEN = "open"
+    INVESTIGATING = "investigating"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+    RESOLVED = "resolved"
+
+
+CLOSED_STATUSES = (ViolationStatus.DISMISSED, ViolationStatus.RESOLVED)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, values_callable=lambda e: [m.value for m in e], native_enum=False,
+                length=30, name=name)
+
+
+class Scan(Base):
+    """A field scan with its verdict and every input the verdict used."""
+
+    __tablename__ = "scans"
+    __table_args__ = (
+        UniqueConstraint("inspector_id", "client_scan_id"),
+        Index("ix_scans_key_scanned_at", "key", "scanned_at"),
+    )
+
+    id: Mapped[intpk]
+    client_scan_id: Mapped[str | None] = mapped_column(String(200))
+    inspector_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                     index=True)
+    code: Mapped[str] = mapped_column(Text)
+    form: Mapped[str] = mapped_column(String(20))
+    gtin: Mapped[str | None] = mapped_column(String(14))
+    serial: Mapped[str | None] = mapped_column(String(100), index=True)
+    key: Mapped[str | None] = mapped_column(String(500))
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+    accuracy_m: Mapped[float | None]
+    device_id: Mapped[str | None] = mapped_column(String(200))
+    scanned_at: Mapped[dt.datetime]
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    verdict: Mapped[Verdict] = mapped_column(_enum(Verdict, "verdict"), index=True)
+    near_border: Mapped[bool] = mapped_column(default=False)
+    expected_territories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    found_territory: Mapped[str | None] = mapped_column(String(64))
+    responsible_party: Mapped[str | None] = mapped_column(String(200))
+    violation_id: Mapped[int | None] = mapped_column(index=True)
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The answer given the first time, replayed for a retried client_scan_id.
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Violation(Base):
+    """A suspected violation about one serial; later scans attach to it as evidence."""
+
+    __tablename__ = "violations"
+    __table_args__ = (
+        # One open violation per serial and type.
+        Index("uq_violations_open_key_type", "key", "type", unique=True,
+              sqlite_where=text("status NOT IN ('dismissed', 'resolved')"),
+              postgresql_where=text("status NOT IN ('dismissed', 'resolved')")),
+    )
+
+    id: Mapped[intpk]
+    key: Mapped[str] = mapped_column(String(500), index=True)
+    serial: Mapped[str | None] = mapped_column(String(100), index=True)
+    gtin: Mapped[str | None] = mapped_column(String(14))
+    type: Mapped[ViolationType] = mapped_column(_enum(ViolationType, "violation_type"),
+                                                index=True)
+    status: Mapped[ViolationStatus] = mapped_column(_enum(ViolationStatus, "violation_status"),
+                                                    default=ViolationStatus.OPEN, index=True)
+    batch_id: Mapped[int | None] = mapped_column(index=True)
+    responsible_party: Mapped[str | None] = mapped_column(String(200), index=True)
+    expected_territories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    found_territory: Mapped[str | None] = mapped_column(String(64), index=True)
+    scan_count: Mapped[int] = mapped_column(default=0)
+    opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_scan_at: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ViolationScan(Base):
+    __tablename__ = "violation_scans"
+
+    violation_id: Mapped[int] = mapped_column(
+        ForeignKey("violations.id", ondelete="CASCADE"), primary_key=True
+    )
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"),
+                                         primary_key=True)
+
+
+class ViolationAudit(Base):
+    """Every change to a violation: who, when, why."""
+
+    __tablename__ = "violation_audit"
+
+    id: Mapped[intpk]
+    violation_id: Mapped[int] = mapped_column(ForeignKey("violations.id", ondelete="CASCADE"),
+                                              index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(20))  # opened | evidence | status
+    from_status: Mapped[str | None] = mapped_column(String(30))
+    to_status: Mapped[str | None] = mapped_column(String(30))
+    note: Mapped[str | None] = mapped_column(Text)
