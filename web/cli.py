@@ -286,6 +286,33 @@ def batches_labels(ctx: Context, batch_id: int, output: str, columns: int | None
 
 
 @main.command()
+@click.argument("code")
+@click.option("--lat", "latitude", required=True, type=float)
+@click.option("--lon", "longitude", required=True, type=float)
+@click.option("--accuracy", "accuracy_m", type=float, help="GPS accuracy in metres.")
+@click.option("--at", "scanned_at", help="Scan time, ISO 8601 with a timezone.")
+@click.option("--client-scan-id")
+@click.option("--device-id", default="cli")
+@pass_context
+def scan(ctx: Context, code: str, latitude: float, longitude: float, accuracy_m: float | None,
+         scanned_at: str | None, client_scan_id: str | None, device_id: str) -> None:
+    """Judge a scan of CODE at a position and print the verdict as the API does."""
+    from tracker.services import scans
+
+    when = None
+    if scanned_at:
+        try:
+            when = dt.datetime.fromisoformat(scanned_at.replace("Z", "+00:00"))
+        except ValueError:
+            raise click.BadParameter(f"--at {scanned_at!r} is not an ISO 8601 time") from None
+    request = scans.ScanRequest(code=code, latitude=latitude, longitude=longitude,
+                                accuracy_m=accuracy_m, scanned_at=when,
+                                client_scan_id=client_scan_id, device_id=device_id)
+    with ctx.transaction() as session:
+        emit(scans.record_scan(session, request, actor=SYSTEM, settings=ctx.settings))
+
+
+@main.command()
 @pass_context
 def demo(ctx: Context) -> None:
     """Fill the database with a realistic demo; running it again adds nothing."""

@@ -15,7 +15,8 @@ from tracker.config import Settings
 from tracker.domain import serials as serial_format
 from tracker.domain.gs1 import build_digital_link, sgtin_urn
 from tracker.errors import InvalidInput, MalformedCode, NotFound, TrackerError
-from tracker.models import Batch, Role, Serial
+from tracker.models import Batch, Party, PartyRole, Role, Serial
+from tracker.services import events
 from tracker.services.auth import Actor
 from tracker.services.masterdata import get_product, resolve_territories
 
@@ -43,6 +44,7 @@ def issue_batch(
     quantity: object,
     lot: str | None = None,
     expiry: dt.date | None = None,
+    party: str | None = None,
     actor: Actor,
     settings: Settings,
     progress: Progress | None = None,
@@ -78,10 +80,12 @@ def issue_batch(
         quantity=quantity,
         lot=lot,
         expiry=expiry,
+        owner_party_id=_owner(session, party),
         issued_by=actor.name,
     )
     session.add(batch)
     session.flush()
+    _record_commissioning(session, batch)
     connection = session.connection()
     done = 0
     stalled = 0
@@ -99,6 +103,29 @@ def issue_batch(
         if progress is not None:
             progress(done, quantity)
     return batch
+
+
+def _owner(session: Session, party: str | None) -> str | None:
+    """The brand that holds the goods as issued: the one named, else the only brand."""
+    if party is not None:
+        if session.get(Party, party) is None:
+            raise InvalidInput(f"unknown party '{party}'; create it first with POST /parties",
+                               code="unknown_party")
+        return party
+    brands = list(session.scalars(select(Party.id).where(Party.role == PartyRole.BRAND).limit(2)))
+    return brands[0] if len(brands) == 1 else None
+
+
+def _record_commissioning(session: Session, batch: Batch) -> None:
+    """One commissioning event stands for the whole batch: listing a million EPCs in it
+    would double the cost of issuing. Its quantity names the lot (or the GTIN)."""
+    epc_class = events.batch_class(batch.gtin, batch.lot)
+    document = events.object_event(
+        keys=[], biz_step="commissioning", disposition="active", action="ADD",
+        now=batch.issued_at, transaction=f"urn:tracker:batch:{batch.id}",
+        extra={"quantityList": [{"epcClass": epc_class, "quantity": batch.quantity}]},
+    )
+    events.record_service_event(session, document, batch_id=batch.id)
 
 
 def _insert_serials(connection: Connection, batch_id: int, serials: Sequence[str]) -> int:

@@ -24,4 +24,4 @@ def _authenticate() -> None:
 
 
 # Registers the routes on bp.
-from web.api import batches, masterdata, meta  # noqa: E402,F401
+from web.api import batches, custody, epcis, masterdata, meta, verdicts  # noqa: E402,F401

@@ -35,6 +35,7 @@ def post_batch() -> Response:
             quantity=field(body, "quantity", int),
             lot=field(body, "lot", str, default=None),
             expiry=date_field(body, "expiry"),
+            party=field(body, "party", str, default=None),
             actor=g.actor,
             settings=settings(),
         )

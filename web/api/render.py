@@ -7,7 +7,7 @@ from typing import Any
 
 import shapely
 
-from tracker.models import Batch, Party, Product, Territory, User
+from tracker.models import Batch, Container, Party, Product, Shipment, ShipmentLine, Territory, User
 
 
 def iso(value: dt.datetime | dt.date | None) -> str | None:
@@ -56,6 +56,7 @@ def batch(b: Batch) -> dict[str, Any]:
         "product": b.product.name,
         "territory": b.territory.code,
         "quantity": b.quantity,
+        "owner": b.owner_party_id,
         "lot": b.lot,
         "expiry": iso(b.expiry),
         "status": b.status.value,
@@ -72,3 +73,27 @@ def user(u: User, token: str | None = None) -> dict[str, Any]:
     if token is not None:
         data["token"] = token
     return data
+
+
+def shipment(s: Shipment, lines: list[ShipmentLine] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": s.id,
+        "from": s.from_party,
+        "to": s.to_party,
+        "status": s.status.value,
+        "origin": s.origin,
+        "item_count": s.item_count,
+        "shipped_at": iso(s.shipped_at),
+        "received_at": iso(s.received_at),
+        "created_by": s.created_by,
+    }
+    if lines is not None:
+        data["codes"] = [{"code": line.code, "key": line.key, "status": line.status.value}
+                         for line in lines]
+        data["missing"] = [line.code for line in lines if line.status.value == "missing"]
+    return data
+
+
+def container(c: Container) -> dict[str, Any]:
+    return {"sscc": c.sscc, "kind": c.kind, "party": c.party_id,
+            "uri": f"https://id.gs1.org/00/{c.sscc}", "created_at": iso(c.created_at)}

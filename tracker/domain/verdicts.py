@@ -1,0 +1,281 @@
+"""The verdict on a field scan, and who answers for a diverted item, as pure rules.
+
+The service gathers the facts from the database (is the serial issued, recalled, where
+was it scanned before, who held it) and calls these functions; nothing here reads a
+session or a clock, so every rule is tested on plain values.
+
+The verdict is the first rule that applies (contract, "Field scans and verdicts"):
+
+1. ``unknown_code`` — never issued, wrong check character, or GTIN of another product;
+2. ``recalled`` — the serial or its batch is recalled, destroyed or reported stolen;
+3. ``suspected_clone`` — another scan of the serial implies travel faster than
+   ``clone_speed_kmh``;
+4. ``diverted`` — outside the expected territories and farther than
+   ``max(accuracy_m, tolerance_m)`` from their boundary (closer: ``near_border``, no
+   violation);
+5. ``authentic``.
+
+``Judgement.flags`` lists facts for compliance, from a fixed vocabulary, in this order,
+each at most once. A flag states a fact whether or not it decided the verdict (a recalled
+item scanned abroad carries ``recalled`` and ``outside_expected``):
+
+``never_issued``
+    no issued serial matches the code.
+``bad_check_character``
+    the serial's check character does not match its other characters.
+``gtin_mismatch``
+    the serial was issued for another product than the GTIN in the code.
+``recalled``
+    the serial or its batch is recalled, destroyed or reported stolen.
+``clone_speed_exceeded``
+    another scan of the serial implies travel faster than ``clone_speed_kmh``; it is
+    followed by ``speed_kmh=N``, the highest such speed in whole km/h (``inf`` for two
+    places at the same instant).
+``outside_expected``
+    the point lies outside the expected territories, farther from them than the allowed
+    ``max(accuracy_m, tolerance_m)``.
+``near_border``
+    the point lies outside the expected territories but within that allowance.
+``no_expected_area``
+    none of the expected territories has an area (an unknown code, or a region with no
+    children), so diversion cannot be judged and is not claimed.
+
+An ``unknown_code`` gets only the first three: it has no batch, so nothing else applies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from geopy.distance import geodesic
+
+from tracker.domain.territory_index import TerritoryIndex
+
+__all__ = [
+    "DEFAULT_CLONE_SPEED_KMH",
+    "FLAGS",
+    "Judgement",
+    "ScanPoint",
+    "Verdict",
+    "expected_territories",
+    "judge",
+    "latest_authorised_custodian",
+    "party_is_authorised",
+    "responsible_party",
+    "travel_speed_kmh",
+]
+
+DEFAULT_CLONE_SPEED_KMH = 1000.0
+
+# The flag vocabulary, in the order flags are listed ("speed_kmh=N" follows
+# "clone_speed_exceeded").
+FLAGS = (
+    "never_issued",
+    "bad_check_character",
+    "gtin_mismatch",
+    "recalled",
+    "clone_speed_exceeded",
+    "outside_expected",
+    "near_border",
+    "no_expected_area",
+)
+
+_GEODESIC = geodesic()  # one instance: building one per call costs as much as measuring
+
+
+class Verdict(enum.StrEnum):
+    """The verdict words of the API (same values as ``tracker.models.Verdict``)."""
+
+    UNKNOWN_CODE = "unknown_code"
+    RECALLED = "recalled"
+    SUSPECTED_CLONE = "suspected_clone"
+    DIVERTED = "diverted"
+    AUTHENTIC = "authentic"
+
+
+@dataclass(frozen=True)
+class ScanPoint:
+    """Where and when a serial was scanned: WGS84 degrees and a timezone-aware instant."""
+
+    lat: float
+    lon: float
+    at: dt.datetime
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None or self.at.utcoffset() is None:
+            raise ValueError(f"scan time {self.at.isoformat()} has no timezone")
+        if not (math.isfinite(self.lat) and math.isfinite(self.lon)) or abs(self.lat) > 90:
+            raise ValueError(f"({self.lat!r}, {self.lon!r}) is not a latitude/longitude point")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The verdict on one scan and the facts behind it (see the module's flag list)."""
+
+    verdict: Verdict
+    near_border: bool
+    expected_territories: list[str]
+    found_territory: str | None
+    flags: list[str]
+
+
+def travel_speed_kmh(a: ScanPoint, b: ScanPoint) -> float:
+    """The speed implied by two scans: geodesic kilometres per hour between them.
+
+    Two different places at the same instant give ``math.inf``; the same place, 0.
+
+    >>> import datetime as dt
+    >>> t = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    >>> round(travel_speed_kmh(ScanPoint(0.0, 0.0, t),
+    ...                        ScanPoint(0.0, 1.0, t + dt.timedelta(hours=2))), 3)
+    55.66
+    """
+    km = _GEODESIC.measure((a.lat, a.lon), (b.lat, b.lon))
+    hours = abs((b.at - a.at).total_seconds()) / 3600.0
+    if hours == 0.0:
+        return math.inf if km > 0.0 else 0.0
+    return km / hours
+
+
+def judge(
+    index: TerritoryIndex,
+    *,
+    latitude: float,
+    longitude: float,
+    at: dt.datetime,
+    known: bool,
+    check_ok: bool = True,
+    gtin_matches: bool = True,
+    recalled: bool = False,
+    other_scans: Sequence[ScanPoint] = (),
+    expected_territories: Sequence[str] = (),
+    accuracy_m: float | None = None,
+    clone_speed_kmh: float = DEFAULT_CLONE_SPEED_KMH,
+    tolerance_m: float = 0.0,
+) -> Judgement:
+    """The verdict on a scan at (latitude, longitude) at the aware instant ``at``,
+    applying the contract's rules in order.
+
+    ``known``: an issued serial matches the code. ``check_ok``: its check character is
+    right. ``gtin_matches``: the code's GTIN is the serial's product (ignored when not
+    ``known``). ``recalled``: the batch is recalled or the serial's disposition is
+    recalled, destroyed or stolen. ``other_scans``: other scans of the same serial, before
+    or after this one. ``expected_territories``: where the item is expected (the function
+    ``expected_territories`` computes them). ``accuracy_m``: the scan's GPS accuracy
+    radius, None when not given.
+    """
+    scan = ScanPoint(latitude, longitude, at)
+    if accuracy_m is not None and not (math.isfinite(accuracy_m) and accuracy_m >= 0):
+        raise ValueError(f"accuracy_m must be a finite number of metres >= 0, got {accuracy_m!r}")
+    if not tolerance_m >= 0:
+        raise ValueError(f"tolerance_m must be >= 0, got {tolerance_m!r}")
+    found = index.most_specific(scan.lon, scan.lat)
+    flags: list[str] = []
+
+    if not known:
+        flags.append("never_issued")
+    if not check_ok:
+        flags.append("bad_check_character")
+    if known and not gtin_matches:
+        flags.append("gtin_mismatch")
+    if flags:
+        return Judgement(Verdict.UNKNOWN_CODE, False, [], found, flags)
+
+    # (The parameter shares the function's name, as the service calls it; the function
+    # is not needed here.)
+    expected_codes = sorted(set(expected_territories))
+    if recalled:
+        flags.append("recalled")
+
+    speed = max((travel_speed_kmh(scan, other) for other in other_scans), default=0.0)
+    cloned = speed > clone_speed_kmh
+    if cloned:
+        shown = "inf" if math.isinf(speed) else str(round(speed))
+        flags += ["clone_speed_exceeded", f"speed_kmh={shown}"]
+
+    outside = near_border = False
+    if not index.contains_point(expected_codes, scan.lon, scan.lat):
+        distance = index.distance_to_boundary_m(expected_codes, scan.lon, scan.lat)
+        if math.isinf(distance):
+            flags.append("no_expected_area")
+        elif distance > max(accuracy_m or 0.0, tolerance_m):
+            outside = True
+            flags.append("outside_expected")
+        else:
+            near_border = True
+            flags.append("near_border")
+
+    if recalled:
+        verdict = Verdict.RECALLED
+    elif cloned:
+        verdict = Verdict.SUSPECTED_CLONE
+    elif outside:
+        verdict = Verdict.DIVERTED
+    else:
+        verdict = Verdict.AUTHENTIC
+    return Judgement(verdict, near_border, expected_codes, found, flags)
+
+
+def expected_territories(
+    index: TerritoryIndex,
+    batch_territory: str,
+    authorised_custodian_territories: Sequence[str] | None,
+) -> list[str]:
+    """Where an item is expected: the batch's territory, narrowed to the latest
+    authorised custodian's territories that lie inside it when it has any (a tier-2
+    distributor's city inside the tier-1 province). Sorted codes.
+
+    ``authorised_custodian_territories`` is None when no authorised custodian is known.
+    """
+    inside = {
+        code
+        for code in authorised_custodian_territories or ()
+        if index.lies_within(code, batch_territory)
+    }
+    return sorted(inside) if inside else [batch_territory]
+
+
+def party_is_authorised(
+    index: TerritoryIndex, party_territories: Iterable[str], territory: str
+) -> bool:
+    """True when one of the party's territories is the territory, an ancestor or a
+    descendant of it."""
+    return any(index.is_same_or_related(code, territory) for code in party_territories)
+
+
+def responsible_party(
+    handoffs: Sequence[tuple[str, str]],
+    receiver_authorised: Callable[[str], bool],
+    last_custodian: str | None,
+) -> str | None:
+    """Who answers for a diverted item.
+
+    ``handoffs`` are the recorded shipments of the item as (sender, receiver), in the
+    order recorded. The answer is the sender of the first hand-off whose receiver is not
+    authorised for the batch's territory (the last party that let it go astray); when
+    every hand-off was authorised, the last recorded custodian; None when the item was
+    never shipped.
+
+    >>> responsible_party([("brand", "t1"), ("t1", "shop")], lambda p: p != "shop", "shop")
+    't1'
+    """
+    if not handoffs:
+        return None
+    for sender, receiver in handoffs:
+        if not receiver_authorised(receiver):
+            return sender
+    return last_custodian
+
+
+def latest_authorised_custodian(
+    custodians: Sequence[str], is_authorised: Callable[[str], bool]
+) -> str | None:
+    """The latest of the custodians (given in custody order) that is authorised, or None."""
+    for party in reversed(custodians):
+        if is_authorised(party):
+            return party
+    return None

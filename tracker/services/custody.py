@@ -1,0 +1,597 @@
+"""Custody down the tiers: shipping, receiving, packing into cases and pallets.
+
+Every step writes an EPCIS event (through :mod:`tracker.services.events`), one history
+row per item moved, and the current state of each item, so "who holds this now" is one
+lookup. Bulk paths use Core statements in large batches: a pallet of 10,000 items moves
+in a handful of statements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from tracker.db import utcnow
+from tracker.domain.codes import container_key, item_key, parse_code
+from tracker.domain.gs1 import make_sscc
+from tracker.errors import Conflict, InvalidInput, MalformedCode, NotFound, PermissionDenied
+from tracker.models import (
+    Batch,
+    Container,
+    CustodyMove,
+    CustodyState,
+    LineStatus,
+    Party,
+    Role,
+    Serial,
+    Shipment,
+    ShipmentLine,
+    ShipmentStatus,
+)
+from tracker.services import events
+from tracker.services.auth import Actor
+
+# SQLite allows 32,766 bound parameters; stay well below for IN lists.
+IN_CHUNK = 5_000
+MAX_CODES_PER_REQUEST = 100_000
+MAX_LISTED = 20
+IN_TRANSIT = "in_transit"
+IN_PROGRESS = "in_progress"
+# Dispositions under which an item cannot be shipped on.
+NOT_SHIPPABLE = {"recalled", "destroyed", "stolen", "disposed", "retail_sold", "expired"}
+_PGLN = re.compile(r"urn:epc:id:pgln:(\d{6,12})\.\d*")
+
+
+def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def listed(values: Sequence[str]) -> str:
+    shown = ", ".join(values[:MAX_LISTED])
+    more = len(values) - MAX_LISTED
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A code as written by a user, resolved to what the tracker knows of it."""
+
+    code: str
+    key: str
+    is_container: bool
+    serial: str | None = None
+    batch_id: int | None = None
+    # Holder when no custody has been recorded yet: the batch owner, or who made the SSCC.
+    first_holder: str | None = None
+
+
+def resolve_codes(session: Session, codes: Sequence[str]) -> tuple[list[Resolved], list[str]]:
+    """Resolve codes (any form) to keys; returns (known, unknown codes as given)."""
+    if len(codes) > MAX_CODES_PER_REQUEST:
+        raise InvalidInput(f"{len(codes):,} codes in one request; the limit is "
+                           f"{MAX_CODES_PER_REQUEST:,}", code="too_many_codes")
+    malformed: list[str] = []
+    parsed = []
+    for code in codes:
+        if not isinstance(code, str):
+            raise InvalidInput(f"codes must be strings, not {code!r}", code="invalid_field")
+        try:
+            parsed.append((code, parse_code(code)))
+        except MalformedCode:
+            malformed.append(code)
+    if malformed:
+        raise MalformedCode(f"{len(malformed)} code(s) cannot be read: {listed(malformed)}; "
+                            "use Digital Link URIs, SGTIN URNs, serials or SSCCs",
+                            details={"malformed": malformed})
+    serials = sorted({p.serial for _, p in parsed if p.sscc is None and p.serial})
+    ssccs = sorted({p.sscc for _, p in parsed if p.sscc})
+    batch_of: dict[str, tuple[int, str, str | None]] = {}
+    for part in chunks(serials):
+        rows = session.execute(
+            select(Serial.serial, Batch.id, Batch.gtin, Batch.owner_party_id)
+            .join(Batch, Batch.id == Serial.batch_id)
+            .where(Serial.serial.in_(part))
+        )
+        batch_of.update({s: (b, g, o) for s, b, g, o in rows})
+    container_of: dict[str, str | None] = {}
+    for part in chunks(ssccs):
+        container_of.update(session.execute(
+            select(Container.sscc, Container.party_id).where(Container.sscc.in_(part))).all())
+    known: dict[str, Resolved] = {}
+    unknown: list[str] = []
+    for code, p in parsed:
+        if p.sscc is not None:
+            if p.sscc in container_of:
+                known.setdefault(container_key(p.sscc), Resolved(
+                    code, container_key(p.sscc), True, first_holder=container_of[p.sscc]))
+                continue
+        elif p.serial in batch_of:
+            batch_id, gtin, owner = batch_of[p.serial]
+            if p.gtin is None or p.gtin == gtin:
+                key = item_key(gtin, p.serial)
+                known.setdefault(key, Resolved(code, key, False, p.serial, batch_id, owner))
+                continue
+        unknown.append(code)
+    return list(known.values()), unknown
+
+
+@dataclass(frozen=True)
+class Holding:
+    key: str
+    custodian: str | None
+    disposition: str
+    container: str | None
+    shipment_id: int | None
+    serial: str | None
+    exists: bool
+
+
+def holdings(session: Session, resolved: Sequence[Resolved]) -> dict[str, Holding]:
+    states: dict[str, CustodyState] = {}
+    keys = [r.key for r in resolved]
+    for part in chunks(keys):
+        for state in session.scalars(select(CustodyState).where(CustodyState.key.in_(part))):
+            states[state.key] = state
+    result = {}
+    for r in resolved:
+        s = states.get(r.key)
+        if s is None:
+            result[r.key] = Holding(r.key, r.first_holder, "active", None, None, r.serial, False)
+        else:
+            result[r.key] = Holding(r.key, s.custodian, s.disposition, s.container,
+                                    s.shipment_id, s.serial, True)
+    return result
+
+
+def contents(session: Session, container_keys: Sequence[str]) -> list[Holding]:
+    """Everything packed in the containers, at any depth (recursive query)."""
+    if not container_keys:
+        return []
+    found: list[Holding] = []
+    frontier = list(container_keys)
+    seen = set(frontier)
+    # Breadth-first, one query per level: pallets hold cases hold items, so 2-3 levels.
+    while frontier:
+        next_frontier = []
+        for part in chunks(frontier):
+            for s in session.scalars(select(CustodyState).where(CustodyState.container.in_(part))):
+                if s.key in seen:
+                    continue
+                seen.add(s.key)
+                found.append(Holding(s.key, s.custodian, s.disposition, s.container,
+                                     s.shipment_id, s.serial, True))
+                if s.key.startswith("00/"):
+                    next_frontier.append(s.key)
+        frontier = next_frontier
+    return found
+
+
+def _dialect_insert(session: Session):  # type: ignore[no-untyped-def]
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert
+
+
+def upsert_states(session: Session, rows: list[dict[str, Any]], update_columns: Sequence[str]
+                  ) -> None:
+    """Insert new custody states or change ``update_columns`` of existing ones."""
+    if not rows:
+        return
+    stmt = _dialect_insert(session)(CustodyState)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[CustodyState.key],
+        set_={c: stmt.excluded[c] for c in update_columns},
+    )
+    for part in chunks(rows, 2_000):
+        session.execute(stmt, list(part))
+
+
+def add_moves(session: Session, keys: Iterable[str], **fields: Any) -> None:
+    rows = [{"key": k, **fields} for k in keys]
+    for part in chunks(rows, 10_000):
+        session.execute(insert(CustodyMove), list(part))
+
+
+def get_party_or_fail(session: Session, party_id: object, field: str) -> Party:
+    if not isinstance(party_id, str) or not party_id:
+        raise InvalidInput(f"field '{field}' must name a party", code="invalid_field")
+    party = session.get(Party, party_id)
+    if party is None:
+        raise InvalidInput(f"unknown party '{party_id}' in '{field}'; create it first with "
+                           "POST /parties", code="unknown_party")
+    return party
+
+
+# --- shipping ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Movement:
+    """What a shipment moves: the codes as listed and every key they stand for."""
+
+    lines: list[Resolved]
+    keys: list[str]
+    serial_of: dict[str, str | None]
+
+
+def check_shippable(session: Session, sender: str, resolved: list[Resolved]) -> Movement:
+    """The sender must hold every listed code, loose (not inside another container)."""
+    held = holdings(session, resolved)
+    listed_keys = {r.key for r in resolved}
+    problems: list[str] = []
+    for r in resolved:
+        h = held[r.key]
+        if h.custodian != sender:
+            problems.append(f"{r.code} (held by {h.custodian or 'nobody'})")
+        elif h.disposition == IN_TRANSIT:
+            problems.append(f"{r.code} (in transit in shipment {h.shipment_id})")
+        elif h.disposition in NOT_SHIPPABLE:
+            problems.append(f"{r.code} ({h.disposition})")
+        elif h.container is not None and h.container not in listed_keys:
+            problems.append(f"{r.code} (packed in {h.container}; ship that or unpack first)")
+    if problems:
+        raise Conflict(f"'{sender}' does not hold {len(problems)} of the codes: "
+                       f"{listed(problems)}", code="not_held", details={"codes": problems})
+    inner = contents(session, [r.key for r in resolved if r.is_container])
+    keys = list(dict.fromkeys([r.key for r in resolved] + [h.key for h in inner]))
+    serial_of = {r.key: r.serial for r in resolved} | {h.key: h.serial for h in inner}
+    return Movement(resolved, keys, serial_of)
+
+
+def record_shipment(
+    session: Session,
+    *,
+    from_party: object,
+    to_party: object,
+    codes: Sequence[str],
+    actor: Actor,
+    now: dt.datetime | None = None,
+) -> Shipment:
+    """Ship codes (items, or cases and pallets with all they hold) from one party to
+    another. All or nothing: an unknown or unheld code refuses the whole shipment."""
+    actor.require(Role.DISTRIBUTOR, action="ship goods")
+    sender = get_party_or_fail(session, from_party, "from")
+    receiver = get_party_or_fail(session, to_party, "to")
+    actor.require_party(sender.id, action="ship goods")
+    if sender.id == receiver.id:
+        raise InvalidInput("a shipment needs two different parties", code="same_party")
+    if not codes:
+        raise InvalidInput("field 'codes' must list at least one code", code="missing_field")
+    resolved, unknown = resolve_codes(session, codes)
+    if unknown:
+        raise InvalidInput(f"{len(unknown)} code(s) were never issued here: {listed(unknown)}",
+                           code="unknown_code", details={"codes": unknown})
+    movement = check_shippable(session, sender.id, resolved)
+    return ship(session, sender=sender.id, receiver=receiver.id, movement=movement,
+                actor=actor, now=now, origin="api")
+
+
+def ship(session: Session, *, sender: str, receiver: str, movement: Movement, actor: Actor,
+         now: dt.datetime | None, origin: str, event_pk: int | None = None) -> Shipment:
+    """Record a checked movement: shipment, lines, event, states and history."""
+    now = now or utcnow()
+    shipment = Shipment(from_party=sender, to_party=receiver, origin=origin,
+                        item_count=sum(1 for k in movement.keys if not k.startswith("00/")),
+                        created_by=actor.name, shipped_at=now)
+    session.add(shipment)
+    session.flush()
+    if event_pk is None:
+        event_pk = events.record_service_event(session, events.object_event(
+            keys=[r.key for r in movement.lines], biz_step="shipping", disposition=IN_TRANSIT,
+            now=now, source=sender, destination=receiver,
+            transaction=f"urn:tracker:shipment:{shipment.id}")).id
+    shipment.ship_event_pk = event_pk
+    session.execute(insert(ShipmentLine), [
+        {"shipment_id": shipment.id, "key": r.key, "code": r.code,
+         "status": LineStatus.IN_TRANSIT} for r in movement.lines])
+    upsert_states(session, [
+        {"key": k, "serial": movement.serial_of.get(k), "custodian": sender,
+         "owner": sender, "disposition": IN_TRANSIT, "shipment_id": shipment.id,
+         "container": None, "last_event_pk": event_pk, "updated_at": now}
+        for k in movement.keys
+    ], update_columns=("disposition", "shipment_id", "last_event_pk", "updated_at"))
+    add_moves(session, movement.keys, kind="ship", from_party=sender, to_party=receiver,
+              shipment_id=shipment.id, event_pk=event_pk, at=now, detail=None)
+    return shipment
+
+
+def get_shipment(session: Session, shipment_id: int, *, actor: Actor) -> Shipment:
+    shipment = session.get(Shipment, shipment_id)
+    if shipment is None:
+        raise NotFound(f"shipment {shipment_id} does not exist", code="unknown_shipment")
+    if actor.role is Role.DISTRIBUTOR:
+        if actor.party_id not in (shipment.from_party, shipment.to_party):
+            raise PermissionDenied(f"shipment {shipment_id} is neither from nor to party "
+                                   f"'{actor.party_id}'")
+    else:
+        actor.require(Role.COMPLIANCE, Role.DISTRIBUTOR, action="read shipments")
+    return shipment
+
+
+def shipment_lines(session: Session, shipment_id: int) -> list[ShipmentLine]:
+    return list(session.scalars(select(ShipmentLine).where(
+        ShipmentLine.shipment_id == shipment_id).order_by(ShipmentLine.code)))
+
+
+def list_shipments(session: Session, *, actor: Actor, status: str | None = None,
+                   from_party: str | None = None, to_party: str | None = None,
+                   limit: int = 100, offset: int = 0) -> tuple[list[Shipment], int]:
+    actor.require(Role.COMPLIANCE, Role.DISTRIBUTOR, action="read shipments")
+    query: Select[Any] = select(Shipment)
+    if actor.role is Role.DISTRIBUTOR:
+        query = query.where((Shipment.from_party == actor.party_id)
+                            | (Shipment.to_party == actor.party_id))
+    if status:
+        try:
+            query = query.where(Shipment.status == ShipmentStatus(status))
+        except ValueError:
+            allowed = ", ".join(s.value for s in ShipmentStatus)
+            raise InvalidInput(f"unknown status '{status}'; use one of: {allowed}",
+                               code="invalid_parameter") from None
+    if from_party:
+        query = query.where(Shipment.from_party == from_party)
+    if to_party:
+        query = query.where(Shipment.to_party == to_party)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Shipment.id.desc()).limit(limit).offset(offset))
+    return list(rows), total
+
+
+# --- receiving -----------------------------------------------------------------------
+
+
+def receive_shipment(
+    session: Session,
+    *,
+    shipment_id: int,
+    codes: Sequence[str] | None = None,
+    actor: Actor,
+    now: dt.datetime | None = None,
+) -> Shipment:
+    """The addressee confirms receipt of all codes, or of those listed (the rest are
+    recorded as missing). Receiving again what was received changes nothing."""
+    shipment = session.get(Shipment, shipment_id)
+    if shipment is None:
+        raise NotFound(f"shipment {shipment_id} does not exist", code="unknown_shipment")
+    actor.require(Role.DISTRIBUTOR, action="receive shipments")
+    if actor.role is Role.DISTRIBUTOR and actor.party_id != shipment.to_party:
+        raise PermissionDenied(f"shipment {shipment_id} is addressed to '{shipment.to_party}'; "
+                               f"only it may receive it")
+    lines = {line.key: line for line in shipment_lines(session, shipment_id)}
+    if codes is None:
+        chosen = [line for line in lines.values() if line.status is not LineStatus.RECEIVED]
+    else:
+        resolved, unknown = resolve_codes(session, codes)
+        strangers = unknown + [r.code for r in resolved if r.key not in lines]
+        if strangers:
+            raise InvalidInput(f"{len(strangers)} code(s) are not on shipment {shipment_id}: "
+                               f"{listed(strangers)}", code="not_in_shipment",
+                               details={"codes": strangers})
+        chosen = [lines[r.key] for r in resolved
+                  if lines[r.key].status is not LineStatus.RECEIVED]
+    if chosen:
+        apply_receipt(session, shipment, chosen, now=now or utcnow())
+    if codes is not None:
+        # What was not confirmed in a partial receipt is recorded as missing.
+        received = {line.key for line in chosen}
+        for line in lines.values():
+            if line.status is LineStatus.IN_TRANSIT and line.key not in received:
+                line.status = LineStatus.MISSING
+    statuses = {line.status for line in lines.values()}
+    shipment.status = (ShipmentStatus.RECEIVED if statuses == {LineStatus.RECEIVED}
+                       else ShipmentStatus.PARTIALLY_RECEIVED if LineStatus.RECEIVED in statuses
+                       else shipment.status)
+    session.flush()
+    return shipment
+
+
+def apply_receipt(session: Session, shipment: Shipment, lines: Sequence[ShipmentLine], *,
+                  now: dt.datetime, event_pk: int | None = None) -> None:
+    keys = [line.key for line in lines]
+    if event_pk is None:
+        event_pk = events.record_service_event(session, events.object_event(
+            keys=keys, biz_step="receiving", disposition=IN_PROGRESS, now=now,
+            source=shipment.from_party, destination=shipment.to_party,
+            transaction=f"urn:tracker:shipment:{shipment.id}")).id
+    inner = contents(session, [k for k in keys if k.startswith("00/")])
+    moved = keys + [h.key for h in inner if h.shipment_id == shipment.id]
+    for part in chunks(moved):
+        session.execute(
+            update(CustodyState)
+            .where(CustodyState.key.in_(part), CustodyState.shipment_id == shipment.id)
+            .values(custodian=shipment.to_party, owner=shipment.to_party,
+                    disposition=IN_PROGRESS, shipment_id=None, last_event_pk=event_pk,
+                    updated_at=now)
+        )
+    add_moves(session, moved, kind="receive", from_party=shipment.from_party,
+              to_party=shipment.to_party, shipment_id=shipment.id, event_pk=event_pk, at=now,
+              detail=None)
+    for line in lines:
+        line.status = LineStatus.RECEIVED
+    shipment.received_at = now
+    shipment.receive_event_pk = event_pk
+
+
+# --- cases and pallets ---------------------------------------------------------------
+
+
+def company_prefix_of(party_id: str) -> str | None:
+    match = _PGLN.fullmatch(party_id)
+    return match.group(1) if match else None
+
+
+def create_containers(
+    session: Session,
+    *,
+    party: str,
+    kind: str,
+    count: int = 1,
+    company_prefix: str | None = None,
+    actor: Actor,
+) -> list[Container]:
+    """Issue SSCCs for cases or pallets of a party, numbered on from its last one."""
+    actor.require(Role.DISTRIBUTOR, action="create cases and pallets")
+    owner = get_party_or_fail(session, party, "party")
+    actor.require_party(owner.id, action="create cases and pallets")
+    if kind not in ("case", "pallet"):
+        raise InvalidInput(f"kind must be 'case' or 'pallet', not {kind!r}",
+                           code="invalid_field")
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 10_000:
+        raise InvalidInput(f"count must be between 1 and 10,000, not {count!r}",
+                           code="invalid_field")
+    prefix = company_prefix or company_prefix_of(owner.id)
+    if prefix is None:
+        raise InvalidInput(f"party '{owner.id}' is not a PGLN URN, so its GS1 company prefix "
+                           "is unknown; pass company_prefix", code="company_prefix_required")
+    extension = 1 if kind == "case" else 3
+    like = f"{extension}{prefix}%"
+    last = session.scalar(select(func.max(Container.sscc)).where(Container.sscc.like(like)))
+    start = int(last[1 + len(prefix):17]) + 1 if last else 1
+    made = []
+    for reference in range(start, start + count):
+        sscc = make_sscc(prefix, reference, extension)
+        made.append(Container(sscc=sscc, kind=kind, party_id=owner.id))
+    session.add_all(made)
+    session.flush()
+    return made
+
+
+def pack(
+    session: Session,
+    *,
+    party: str,
+    container: str,
+    codes: Sequence[str],
+    actor: Actor,
+    now: dt.datetime | None = None,
+) -> int:
+    """Pack held items (or cases) into a held case or pallet: an AggregationEvent ADD."""
+    actor.require(Role.DISTRIBUTOR, action="pack goods")
+    packer = get_party_or_fail(session, party, "party")
+    actor.require_party(packer.id, action="pack goods")
+    parents, unknown = resolve_codes(session, [container])
+    if unknown or not parents[0].is_container:
+        raise InvalidInput(f"{container!r} is not a case or pallet issued here",
+                           code="unknown_container")
+    parent = parents[0]
+    if not codes:
+        raise InvalidInput("field 'codes' must list at least one code", code="missing_field")
+    children, unknown = resolve_codes(session, codes)
+    if unknown:
+        raise InvalidInput(f"{len(unknown)} code(s) were never issued here: {listed(unknown)}",
+                           code="unknown_code", details={"codes": unknown})
+    if any(c.key == parent.key for c in children):
+        raise InvalidInput("a container cannot be packed into itself", code="invalid_packing")
+    held = holdings(session, [parent, *children])
+    problems = []
+    for r in [parent, *children]:
+        h = held[r.key]
+        if h.custodian != packer.id or h.disposition == IN_TRANSIT:
+            problems.append(f"{r.code} (held by {h.custodian or 'nobody'}"
+                            f"{', in transit' if h.disposition == IN_TRANSIT else ''})")
+        elif r is not parent and h.container is not None and h.container != parent.key:
+            problems.append(f"{r.code} (already packed in {h.container})")
+    if problems:
+        raise Conflict(f"'{packer.id}' cannot pack {len(problems)} of the codes: "
+                       f"{listed(problems)}", code="not_held", details={"codes": problems})
+    ancestors = _ancestors(session, parent.key)
+    if any(c.key in ancestors for c in children):
+        raise InvalidInput("packing would put a container inside itself", code="invalid_packing")
+    now = now or utcnow()
+    event = events.record_service_event(session, {
+        "type": "AggregationEvent", "eventTime": events.event_time(now),
+        "eventTimeZoneOffset": "+00:00", "parentID": events.epc_uri(parent.key),
+        "childEPCs": [events.epc_uri(c.key) for c in children], "action": "ADD",
+        "bizStep": "packing", "disposition": IN_PROGRESS,
+    })
+    rows = [{"key": r.key, "serial": r.serial, "custodian": packer.id, "owner": packer.id,
+             "disposition": held[r.key].disposition, "shipment_id": None,
+             "container": parent.key if r is not parent else held[r.key].container,
+             "last_event_pk": event.id, "updated_at": now} for r in [parent, *children]]
+    upsert_states(session, rows, update_columns=("container", "last_event_pk", "updated_at"))
+    add_moves(session, [c.key for c in children], kind="pack", from_party=packer.id,
+              to_party=packer.id, shipment_id=None, event_pk=event.id, at=now,
+              detail=parent.key)
+    return len(children)
+
+
+def _ancestors(session: Session, key: str) -> set[str]:
+    found: set[str] = set()
+    current: str | None = key
+    while current is not None and current not in found:
+        found.add(current)
+        current = session.scalar(select(CustodyState.container).where(CustodyState.key == current))
+    return found
+
+
+def unpack(
+    session: Session,
+    *,
+    party: str,
+    container: str,
+    codes: Sequence[str] | None = None,
+    actor: Actor,
+    now: dt.datetime | None = None,
+) -> int:
+    """Take items (all when codes is None) out of a case or pallet: AggregationEvent DELETE."""
+    actor.require(Role.DISTRIBUTOR, action="unpack goods")
+    packer = get_party_or_fail(session, party, "party")
+    actor.require_party(packer.id, action="unpack goods")
+    parents, unknown = resolve_codes(session, [container])
+    if unknown or not parents[0].is_container:
+        raise InvalidInput(f"{container!r} is not a case or pallet issued here",
+                           code="unknown_container")
+    parent = parents[0]
+    held = holdings(session, [parent])[parent.key]
+    if held.custodian != packer.id or held.disposition == IN_TRANSIT:
+        raise Conflict(f"'{packer.id}' does not hold {container}", code="not_held")
+    inside = {s.key: s for s in session.scalars(
+        select(CustodyState).where(CustodyState.container == parent.key))}
+    if codes is None:
+        keys = list(inside)
+    else:
+        resolved, unknown = resolve_codes(session, codes)
+        strangers = unknown + [r.code for r in resolved if r.key not in inside]
+        if strangers:
+            raise InvalidInput(f"{len(strangers)} code(s) are not packed in {container}: "
+                               f"{listed(strangers)}", code="not_in_container")
+        keys = [r.key for r in resolved]
+    if not keys:
+        return 0
+    now = now or utcnow()
+    event = events.record_service_event(session, {
+        "type": "AggregationEvent", "eventTime": events.event_time(now),
+        "eventTimeZoneOffset": "+00:00", "parentID": events.epc_uri(parent.key),
+        "childEPCs": [events.epc_uri(k) for k in keys], "action": "DELETE",
+        "bizStep": "unpacking",
+    })
+    for part in chunks(keys):
+        session.execute(update(CustodyState).where(CustodyState.key.in_(part)).values(
+            container=None, last_event_pk=event.id, updated_at=now))
+    add_moves(session, keys, kind="unpack", from_party=packer.id, to_party=packer.id,
+              shipment_id=None, event_pk=event.id, at=now, detail=parent.key)
+    return len(keys)
+
+
+def current_state(session: Session, key: str, first_holder: str | None) -> Holding:
+    state = session.get(CustodyState, key)
+    if state is None:
+        return Holding(key, first_holder, "active", None, None, None, False)
+    return Holding(key, state.custodian, state.disposition, state.container,
+                   state.shipment_id, state.serial, True)
+
+
+def history(session: Session, key: str) -> list[CustodyMove]:
+    """The item's moves in order, including those of the containers it travelled in."""
+    return list(session.scalars(select(CustodyMove).where(CustodyMove.key == key)
+                                .order_by(CustodyMove.at, CustodyMove.id)))
+

@@ -1,0 +1,431 @@
+"""EPCIS 2.0 capture and query: the repository of record.
+
+Every captured event is stored as it came (CBV values normalised); events that move
+custody of codes the tracker knows are applied exactly as /shipments and packing are.
+An event that contradicts recorded custody is stored, not applied, and raises a custody
+exception for compliance; nothing is silently applied or dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, insert, select
+from sqlalchemy.orm import Session
+
+from tracker.db import utcnow
+from tracker.domain.epcis import (
+    NormalisedEvent,
+    document_events,
+    normalise_event,
+    validate_document,
+    validate_event,
+)
+from tracker.errors import Conflict, InvalidInput, NotFound, TooLarge, TrackerError
+from tracker.models import (
+    CaptureJob,
+    CaptureStatus,
+    CustodyException,
+    CustodyState,
+    Event,
+    EventEPC,
+    LineStatus,
+    Party,
+    Role,
+    Shipment,
+    ShipmentLine,
+    ShipmentStatus,
+)
+from tracker.services import custody, events
+from tracker.services.auth import Actor
+
+MAX_CAPTURE_EVENTS = 100_000
+PARTY_TYPES = ("possessing_party", "owning_party")
+WITHDRAWING = {"recalled", "destroyed", "stolen", "disposed", "retail_sold", "expired",
+               "inactive"}
+
+
+def _require_capture(actor: Actor) -> None:
+    actor.require(action="capture EPCIS events")
+
+
+def capture_document(session: Session, document: object, *, actor: Actor,
+                     behaviour: str = "rollback", now: dt.datetime | None = None) -> CaptureJob:
+    """Capture an EPCISDocument. ``rollback`` (the default): one bad event refuses all of
+    them; ``proceed``: the good ones are stored. Duplicates are stored once and listed."""
+    _require_capture(actor)
+    if behaviour not in ("rollback", "proceed"):
+        raise InvalidInput(f"GS1-Capture-Error-Behaviour must be 'rollback' or 'proceed', "
+                           f"not {behaviour!r}", code="invalid_header")
+    validate_document(document)
+    assert isinstance(document, dict)
+    raw_events = document_events(document)
+    if len(raw_events) > MAX_CAPTURE_EVENTS:
+        raise TooLarge(f"the document holds {len(raw_events):,} events; one capture takes at "
+                       f"most {MAX_CAPTURE_EVENTS:,}", code="capture_limit_exceeded")
+    now = now or utcnow()
+    job = CaptureJob(error_behaviour=behaviour, event_count=len(raw_events),
+                     created_by=actor.name, created_at=now)
+    session.add(job)
+    session.flush()
+    context = document.get("@context")
+    errors: list[dict[str, Any]] = []
+    good: list[tuple[int, NormalisedEvent]] = []
+    for index, raw in enumerate(raw_events):
+        try:
+            good.append((index, normalise_event(raw, context)))
+        except TrackerError as exc:
+            errors.append({"index": index, "code": exc.code, "message": exc.message})
+    if errors and behaviour == "rollback":
+        job.status = CaptureStatus.FAILED
+        job.errors = errors
+        job.finished_at = utcnow()
+        return job
+    fresh, duplicates = _split_duplicates(session, good)
+    errors += [{"index": i, "code": "duplicate_event", "eventID": n.event_id or n.hash,
+                "message": f"event {i} was captured before (event hash {n.hash}); "
+                           "it is stored once"} for i, n in duplicates]
+    stored = store_events(session, [n for _, n in fresh], origin="capture",
+                          capture_job_id=job.id, record_time=now)
+    for (_, normalised), event_pk in zip(fresh, stored, strict=True):
+        apply_custody(session, event_pk, normalised, actor=actor)
+    job.captured_count = len(stored)
+    job.errors = sorted(errors, key=lambda e: e["index"])
+    job.status = CaptureStatus.SUCCESS
+    job.finished_at = utcnow()
+    session.flush()
+    return job
+
+
+def capture_event(session: Session, event: object, *, actor: Actor,
+                  context: object = None) -> Event:
+    """POST /epcis/events: one event; the same event again is a conflict."""
+    _require_capture(actor)
+    validate_event(event)
+    assert isinstance(event, dict)
+    normalised = normalise_event(event, context if context is not None else event.get("@context"))
+    if events.find_by_hash(session, normalised.hash) is not None:
+        raise Conflict(f"this event was captured before (event hash {normalised.hash})",
+                       code="duplicate_event")
+    (event_pk,) = store_events(session, [normalised], origin="capture")
+    apply_custody(session, event_pk, normalised, actor=actor)
+    return session.get_one(Event, event_pk)
+
+
+def _split_duplicates(session: Session, good: list[tuple[int, NormalisedEvent]]
+                      ) -> tuple[list[tuple[int, NormalisedEvent]],
+                                 list[tuple[int, NormalisedEvent]]]:
+    hashes = [n.hash for _, n in good]
+    known: set[str] = set()
+    for part in custody.chunks(hashes):
+        known.update(session.scalars(select(Event.event_hash).where(Event.event_hash.in_(part))))
+    fresh, duplicates = [], []
+    for index, normalised in good:
+        if normalised.hash in known:
+            duplicates.append((index, normalised))
+        else:
+            known.add(normalised.hash)
+            fresh.append((index, normalised))
+    return fresh, duplicates
+
+
+def store_events(session: Session, normalised: Sequence[NormalisedEvent], *, origin: str,
+                 capture_job_id: int | None = None, record_time: dt.datetime | None = None
+                 ) -> list[int]:
+    """Bulk insert: one statement for the events, one for their identifiers."""
+    if not normalised:
+        return []
+    record_time = record_time or utcnow()
+    rows = []
+    for n in normalised:
+        document = dict(n.document)
+        document.setdefault("eventID", n.hash)
+        rows.append({
+            "event_hash": n.hash, "event_id": n.event_id or n.hash, "event_type": n.event_type,
+            "action": n.action, "biz_step": n.biz_step, "disposition": n.disposition,
+            "event_time": n.event_time, "event_timezone_offset": n.event_timezone_offset,
+            "record_time": record_time, "read_point": n.read_point,
+            "biz_location": n.biz_location, "origin": origin,
+            "capture_job_id": capture_job_id, "batch_id": None, "document": document,
+        })
+    ids: list[int] = []
+    for part in custody.chunks(rows, 2_000):
+        result = session.execute(
+            insert(Event).returning(Event.id, sort_by_parameter_order=True), list(part))
+        ids.extend(result.scalars())
+    epc_rows = [{"event_pk": pk, "key": key, "role": role}
+                for pk, n in zip(ids, normalised, strict=True)
+                for key, role in dict.fromkeys(n.epcs)]
+    for part in custody.chunks(epc_rows, 10_000):
+        session.execute(insert(EventEPC), list(part))
+    return ids
+
+
+# --- custody effects of captured events ----------------------------------------------
+
+
+def _party(entries: Sequence[tuple[str, str]]) -> str | None:
+    for wanted in PARTY_TYPES:
+        for kind, party in entries:
+            if kind == wanted:
+                return events.party_id(party)
+    return None
+
+
+def _exception(session: Session, event_pk: int, key: str | None, kind: str,
+               message: str) -> None:
+    session.add(CustodyException(event_pk=event_pk, key=key, kind=kind, message=message))
+
+
+def _known(session: Session, keys: Sequence[str]) -> list[custody.Resolved]:
+    """The keys that name items or containers issued here; other identifiers (classes,
+    other GS1 keys, foreign schemes) are stored with the event and otherwise left alone."""
+    ours = [k for k in keys if k.startswith(("01/", "00/"))]
+    if not ours:
+        return []
+    resolved, _unknown = custody.resolve_codes(session, [events.epc_uri(k) for k in ours])
+    return resolved
+
+
+def apply_custody(session: Session, event_pk: int, n: NormalisedEvent, *, actor: Actor) -> None:
+    """Move custody as the event says, where that agrees with what is recorded."""
+    if n.event_type == "ObjectEvent" and n.action in ("OBSERVE", "ADD", None):
+        items = _known(session, [k for k, role in n.epcs if role == "epc"])
+        if not items:
+            return
+        if n.biz_step == "shipping":
+            _apply_shipping(session, event_pk, n, items, actor)
+        elif n.biz_step == "receiving":
+            _apply_receiving(session, event_pk, n, items)
+        elif n.disposition in WITHDRAWING:
+            _apply_disposition(session, event_pk, n, items)
+    elif n.event_type == "ObjectEvent" and n.action == "DELETE":
+        items = _known(session, [k for k, role in n.epcs if role == "epc"])
+        if items:
+            _apply_disposition(session, event_pk, n, items, default="inactive")
+    elif n.event_type == "AggregationEvent" and n.action in ("ADD", "DELETE"):
+        _apply_aggregation(session, event_pk, n)
+
+
+def _apply_shipping(session: Session, event_pk: int, n: NormalisedEvent,
+                    items: list[custody.Resolved], actor: Actor) -> None:
+    sender, receiver = _party(n.sources), _party(n.destinations)
+    if sender is None or receiver is None or sender == receiver:
+        _exception(session, event_pk, None, "incomplete_shipping",
+                   "a shipping event about known codes names no distinct source and "
+                   "destination party; custody was not moved")
+        return
+    parties = set(session.scalars(select(Party.id).where(Party.id.in_([sender, receiver]))))
+    if parties != {sender, receiver}:
+        unknown = sorted({sender, receiver} - parties)
+        _exception(session, event_pk, None, "unknown_party",
+                   f"shipping names unknown party {', '.join(unknown)}; custody was not moved")
+        return
+    held = custody.holdings(session, items)
+    listed_keys = {r.key for r in items}
+    movable = []
+    for r in items:
+        h = held[r.key]
+        if (h.custodian == sender and h.disposition != custody.IN_TRANSIT
+                and (h.container is None or h.container in listed_keys)):
+            movable.append(r)
+        else:
+            where = f"held by {h.custodian or 'nobody'}"
+            if h.disposition == custody.IN_TRANSIT:
+                where += f", in transit in shipment {h.shipment_id}"
+            _exception(session, event_pk, r.key, "not_held",
+                       f"'{sender}' shipped {events.epc_uri(r.key)} to '{receiver}' but it "
+                       f"is {where}; the event is stored, custody was not moved")
+    if movable:
+        movement = custody.check_shippable(session, sender, movable)
+        custody.ship(session, sender=sender, receiver=receiver, movement=movement,
+                     actor=actor, now=n.event_time, origin="epcis", event_pk=event_pk)
+
+
+def _apply_receiving(session: Session, event_pk: int, n: NormalisedEvent,
+                     items: list[custody.Resolved]) -> None:
+    receiver = _party(n.destinations)
+    held = custody.holdings(session, items)
+    by_shipment: dict[int, list[str]] = {}
+    for r in items:
+        h = held[r.key]
+        if h.disposition == custody.IN_TRANSIT and h.shipment_id is not None:
+            by_shipment.setdefault(h.shipment_id, []).append(r.key)
+        elif receiver is not None and h.custodian == receiver:
+            continue  # received before: nothing changes
+        else:
+            _exception(session, event_pk, r.key, "receipt_without_shipment",
+                       f"'{receiver or 'an unnamed party'}' received {events.epc_uri(r.key)} "
+                       f"but no shipment of it is in transit (held by {h.custodian})")
+    for shipment_id, keys in by_shipment.items():
+        shipment = session.get_one(Shipment, shipment_id)
+        if receiver is not None and receiver != shipment.to_party:
+            for key in keys:
+                _exception(session, event_pk, key, "not_addressee",
+                           f"'{receiver}' received {events.epc_uri(key)} from shipment "
+                           f"{shipment_id}, which is addressed to '{shipment.to_party}'")
+            continue
+        lines = list(session.scalars(select(ShipmentLine).where(
+            ShipmentLine.shipment_id == shipment_id, ShipmentLine.key.in_(keys),
+            ShipmentLine.status != LineStatus.RECEIVED)))
+        if lines:
+            custody.apply_receipt(session, shipment, lines, now=n.event_time, event_pk=event_pk)
+        open_lines = session.scalar(select(ShipmentLine.key).where(
+            ShipmentLine.shipment_id == shipment_id,
+            ShipmentLine.status != LineStatus.RECEIVED).limit(1))
+        shipment.status = (ShipmentStatus.RECEIVED if open_lines is None
+                           else ShipmentStatus.PARTIALLY_RECEIVED)
+
+
+def _apply_disposition(session: Session, event_pk: int, n: NormalisedEvent,
+                       items: list[custody.Resolved], default: str | None = None) -> None:
+    disposition = n.disposition or default
+    if disposition is None:
+        return
+    held = custody.holdings(session, items)
+    custody.upsert_states(session, [
+        {"key": r.key, "serial": r.serial, "custodian": held[r.key].custodian,
+         "owner": held[r.key].custodian, "disposition": disposition, "shipment_id": None,
+         "container": None, "last_event_pk": event_pk, "updated_at": n.event_time}
+        for r in items], update_columns=("disposition", "last_event_pk", "updated_at"))
+    custody.add_moves(session, [r.key for r in items], kind="dispose", from_party=None,
+                      to_party=None, shipment_id=None, event_pk=event_pk, at=n.event_time,
+                      detail=disposition)
+
+
+def _apply_aggregation(session: Session, event_pk: int, n: NormalisedEvent) -> None:
+    parents = _known(session, [k for k, role in n.epcs if role == "parent"])
+    if not parents or not parents[0].is_container:
+        return
+    parent = parents[0]
+    children = _known(session, [k for k, role in n.epcs if role == "child"])
+    held = custody.holdings(session, [parent, *children])
+    packer = held[parent.key].custodian
+    if n.action == "ADD":
+        ok = [c for c in children if held[c.key].custodian == packer
+              and held[c.key].disposition != custody.IN_TRANSIT]
+        for c in children:
+            if c not in ok:
+                _exception(session, event_pk, c.key, "not_held",
+                           f"{events.epc_uri(c.key)} was packed into {events.epc_uri(parent.key)}"
+                           f" but is held by {held[c.key].custodian}, not by the container's "
+                           f"holder {packer}")
+        rows = [{"key": r.key, "serial": r.serial, "custodian": packer, "owner": packer,
+                 "disposition": held[r.key].disposition, "shipment_id": None,
+                 "container": parent.key if r is not parent else held[r.key].container,
+                 "last_event_pk": event_pk, "updated_at": n.event_time} for r in [parent, *ok]]
+        custody.upsert_states(session, rows,
+                              update_columns=("container", "last_event_pk", "updated_at"))
+        custody.add_moves(session, [c.key for c in ok], kind="pack", from_party=packer,
+                          to_party=packer, shipment_id=None, event_pk=event_pk,
+                          at=n.event_time, detail=parent.key)
+    else:
+        keys = [c.key for c in children] or list(session.scalars(
+            select(CustodyState.key).where(CustodyState.container == parent.key)))
+        for part in custody.chunks(keys):
+            session.execute(CustodyState.__table__.update()
+                            .where(CustodyState.key.in_(part),
+                                   CustodyState.container == parent.key)
+                            .values(container=None, last_event_pk=event_pk))
+        custody.add_moves(session, keys, kind="unpack", from_party=packer, to_party=packer,
+                          shipment_id=None, event_pk=event_pk, at=n.event_time,
+                          detail=parent.key)
+
+
+# --- jobs and queries ----------------------------------------------------------------
+
+
+def get_job(session: Session, job_id: int, *, actor: Actor) -> CaptureJob:
+    _require_capture(actor)
+    job = session.get(CaptureJob, job_id)
+    if job is None:
+        raise NotFound(f"capture job {job_id} does not exist", code="unknown_capture")
+    return job
+
+
+def list_exceptions(session: Session, *, actor: Actor, limit: int = 100, offset: int = 0
+                    ) -> list[CustodyException]:
+    actor.require(Role.COMPLIANCE, action="read custody exceptions")
+    return list(session.scalars(select(CustodyException).order_by(CustodyException.id.desc())
+                                .limit(limit).offset(offset)))
+
+
+QUERY_TIME_FIELDS = {"GE_eventTime": (Event.event_time, ">="),
+                     "LT_eventTime": (Event.event_time, "<"),
+                     "GE_recordTime": (Event.record_time, ">="),
+                     "LT_recordTime": (Event.record_time, "<")}
+
+
+def _time(name: str, value: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"query parameter '{name}' must be an ISO 8601 time, not {value!r}",
+                           code="invalid_parameter") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def query_events(session: Session, params: dict[str, str], *, actor: Actor,
+                 per_page: int = 30, after: int | None = None) -> tuple[list[Event], int | None]:
+    """EPCIS query parameters to events, ordered by storage; returns (page, next cursor)."""
+    from tracker.domain.codes import epc_key
+    from tracker.domain.epcis import normalise_cbv
+
+    actor.require(Role.COMPLIANCE, action="query EPCIS events")
+    query: Select[Any] = select(Event)
+    for name, value in params.items():
+        values = [v for v in value.split("|") if v]
+        if name == "eventType":
+            query = query.where(Event.event_type.in_(values))
+        elif name == "EQ_bizStep":
+            query = query.where(Event.biz_step.in_([normalise_cbv(v, "bizStep") for v in values]))
+        elif name == "EQ_disposition":
+            query = query.where(Event.disposition.in_(
+                [normalise_cbv(v, "disposition") for v in values]))
+        elif name == "EQ_action":
+            query = query.where(Event.action.in_(values))
+        elif name == "EQ_readPoint":
+            query = query.where(Event.read_point.in_(values))
+        elif name == "EQ_bizLocation":
+            query = query.where(Event.biz_location.in_(values))
+        elif name == "EQ_eventID":
+            query = query.where(Event.event_id.in_(values))
+        elif name in ("MATCH_epc", "MATCH_anyEPC", "MATCH_parentID", "MATCH_inputEPC",
+                      "MATCH_outputEPC", "MATCH_epcClass"):
+            roles = {"MATCH_epc": ("epc", "child"), "MATCH_parentID": ("parent",),
+                     "MATCH_inputEPC": ("input",), "MATCH_outputEPC": ("output",),
+                     "MATCH_epcClass": ("quantity",),
+                     "MATCH_anyEPC": ("epc", "child", "parent", "input", "output")}[name]
+            keys = [epc_key(v) for v in values]
+            query = query.where(Event.id.in_(select(EventEPC.event_pk).where(
+                EventEPC.key.in_(keys), EventEPC.role.in_(roles))))
+        elif name in QUERY_TIME_FIELDS:
+            column, op = QUERY_TIME_FIELDS[name]
+            moment = _time(name, value)
+            query = query.where(column >= moment if op == ">=" else column < moment)
+        elif name in ("perPage", "nextPageToken"):
+            continue
+        else:
+            raise InvalidInput(f"query parameter '{name}' is not supported; supported: "
+                               "eventType, EQ_bizStep, EQ_disposition, EQ_action, "
+                               "EQ_readPoint, EQ_bizLocation, EQ_eventID, MATCH_epc, "
+                               "MATCH_anyEPC, MATCH_parentID, MATCH_inputEPC, "
+                               "MATCH_outputEPC, MATCH_epcClass, GE_eventTime, LT_eventTime, "
+                               "GE_recordTime, LT_recordTime, perPage",
+                               code="unsupported_parameter")
+    if after is not None:
+        query = query.where(Event.id > after)
+    rows = list(session.scalars(query.order_by(Event.id).limit(per_page + 1)))
+    next_cursor = rows[per_page - 1].id if len(rows) > per_page else None
+    return rows[:per_page], next_cursor
+
+
+def get_event(session: Session, event_id: str, *, actor: Actor) -> Event:
+    actor.require(Role.COMPLIANCE, action="read EPCIS events")
+    event = session.scalar(select(Event).where(
+        (Event.event_id == event_id) | (Event.event_hash == event_id)).limit(1))
+    if event is None:
+        raise NotFound(f"no event with eventID {event_id!r}", code="unknown_event")
+    return event

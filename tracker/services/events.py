@@ -1,0 +1,143 @@
+"""The one event store: every custody step, from EPCIS capture or the tracker's own
+operations, lands here as an EPCIS 2.0 event keyed by its CBV 2.0 event hash."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import quote, unquote
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from tracker.db import utcnow
+from tracker.domain.epcis import NormalisedEvent, normalise_event
+from tracker.domain.gs1 import uri_escape
+from tracker.models import Event, EventEPC
+
+GS1_RESOLVER = "https://id.gs1.org/"
+
+
+def epc_uri(key: str) -> str:
+    """The canonical identifier we write in events for a key: a GS1 Digital Link URI."""
+    if key.startswith(("01/", "00/")):
+        return GS1_RESOLVER + key
+    return key
+
+
+def event_time(now: dt.datetime | None) -> str:
+    moment = (now or utcnow()).astimezone(dt.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+PARTY_URN = "urn:tracker:party:"
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S")
+
+
+def party_uri(party: str) -> str:
+    """EPCIS names parties by URI; a party id that is not one (ids are free strings) is
+    wrapped in a URN of ours, which :func:`party_id` unwraps on capture."""
+    return party if _SCHEME.match(party) else PARTY_URN + quote(party, safe="")
+
+
+def party_id(uri: str) -> str:
+    return unquote(uri[len(PARTY_URN):]) if uri.startswith(PARTY_URN) else uri
+
+
+def party_list(kind: str, party: str) -> list[dict[str, str]]:
+    """sourceList / destinationList entries naming one party as owner and possessor."""
+    field = "source" if kind == "source" else "destination"
+    uri = party_uri(party)
+    return [{"type": "owning_party", field: uri}, {"type": "possessing_party", field: uri}]
+
+
+def object_event(
+    *,
+    keys: Sequence[str],
+    biz_step: str,
+    disposition: str,
+    now: dt.datetime | None,
+    action: str = "OBSERVE",
+    source: str | None = None,
+    destination: str | None = None,
+    transaction: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "type": "ObjectEvent",
+        "eventTime": event_time(now),
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": [epc_uri(k) for k in keys],
+        "action": action,
+        "bizStep": biz_step,
+        "disposition": disposition,
+    }
+    if source:
+        event["sourceList"] = party_list("source", source)
+    if destination:
+        event["destinationList"] = party_list("destination", destination)
+    if transaction:
+        # Ties the event to our record and keeps its hash unique.
+        event["bizTransactionList"] = [{"type": "desadv", "bizTransaction": transaction}]
+    if extra:
+        event.update(extra)
+    return event
+
+
+def batch_class(gtin: str, lot: str | None) -> str:
+    """The EPC class (Digital Link form) a batch-wide event names: the lot, or the GTIN."""
+    return f"{GS1_RESOLVER}01/{gtin}" + (f"/10/{uri_escape(lot)}" if lot else "")
+
+
+def find_by_hash(session: Session, event_hash: str) -> Event | None:
+    return session.scalar(select(Event).where(Event.event_hash == event_hash))
+
+
+def store_event(
+    session: Session,
+    normalised: NormalisedEvent,
+    *,
+    origin: str,
+    capture_job_id: int | None = None,
+    batch_id: int | None = None,
+    record_time: dt.datetime | None = None,
+) -> Event:
+    """Write one event and its identifier index. The caller checks duplicates first."""
+    document = dict(normalised.document)
+    document.setdefault("eventID", normalised.hash)
+    event = Event(
+        event_hash=normalised.hash,
+        event_id=normalised.event_id or normalised.hash,
+        event_type=normalised.event_type,
+        action=normalised.action,
+        biz_step=normalised.biz_step,
+        disposition=normalised.disposition,
+        event_time=normalised.event_time,
+        event_timezone_offset=normalised.event_timezone_offset,
+        record_time=record_time or utcnow(),
+        read_point=normalised.read_point,
+        biz_location=normalised.biz_location,
+        origin=origin,
+        capture_job_id=capture_job_id,
+        batch_id=batch_id,
+        document=document,
+    )
+    session.add(event)
+    session.flush()
+    index_identifiers(session, event.id, normalised.epcs)
+    return event
+
+
+def index_identifiers(session: Session, event_pk: int, epcs: Iterable[tuple[str, str]]) -> None:
+    rows = [{"event_pk": event_pk, "key": key, "role": role}
+            for key, role in dict.fromkeys(epcs)]
+    if rows:
+        session.execute(insert(EventEPC), rows)
+
+
+def record_service_event(session: Session, document: dict[str, Any], *,
+                         batch_id: int | None = None) -> Event:
+    """Store an event the tracker itself made (issuing, shipping, packing)."""
+    return store_event(session, normalise_event(document), origin="service", batch_id=batch_id)

@@ -1,0 +1,264 @@
+"""Field scans: parse, look up, judge against the territory maps, store, open violations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tracker.config import Settings
+from tracker.db import utcnow
+from tracker.domain import verdicts
+from tracker.domain.codes import ParsedCode, item_key, parse_code
+from tracker.errors import InvalidInput
+from tracker.models import (
+    Batch,
+    BatchStatus,
+    CustodyMove,
+    CustodyState,
+    Role,
+    Scan,
+    Serial,
+    Territory,
+    Verdict,
+    party_territories,
+)
+from tracker.services import violations
+from tracker.services.auth import Actor
+from tracker.services.territory_cache import territory_index
+
+# Half the earth's circumference: no two points are farther apart, so only scans closer
+# in time than this distance / speed limit can imply a speed above the limit.
+MAX_SURFACE_KM = 20_037.5
+WITHDRAWN = {"recalled", "destroyed", "stolen"}
+MAX_CLIENT_ID = 200
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    code: str
+    latitude: float
+    longitude: float
+    accuracy_m: float | None = None
+    scanned_at: dt.datetime | None = None
+    client_scan_id: str | None = None
+    device_id: str | None = None
+
+
+def _number(name: str, value: object, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidInput(f"field '{name}' must be a number, not {value!r}",
+                           code="invalid_field")
+    number = float(value)
+    if not math.isfinite(number):
+        raise InvalidInput(f"field '{name}' must be a finite number, not {value!r}",
+                           code="invalid_coordinates")
+    if not low <= number <= high:
+        raise InvalidInput(f"field '{name}' is {value}, outside {low:g}..{high:g}",
+                           code="invalid_coordinates")
+    return number
+
+
+def validate(request: ScanRequest) -> ScanRequest:
+    latitude = _number("latitude", request.latitude, -90, 90)
+    longitude = _number("longitude", request.longitude, -180, 180)
+    accuracy = (None if request.accuracy_m is None
+                else _number("accuracy_m", request.accuracy_m, 0, 1_000_000))
+    if request.client_scan_id is not None and not (
+            isinstance(request.client_scan_id, str) and 0 < len(request.client_scan_id)
+            <= MAX_CLIENT_ID):
+        raise InvalidInput(f"field 'client_scan_id' must be a string of 1 to {MAX_CLIENT_ID} "
+                           "characters", code="invalid_field")
+    if request.scanned_at is not None and request.scanned_at.tzinfo is None:
+        raise InvalidInput("field 'scanned_at' must carry a timezone (e.g. Z or +08:00)",
+                           code="invalid_field")
+    return ScanRequest(request.code, latitude, longitude, accuracy, request.scanned_at,
+                       request.client_scan_id, request.device_id)
+
+
+@dataclass(frozen=True)
+class Item:
+    """What the tracker knows of the scanned code."""
+
+    parsed: ParsedCode
+    key: str
+    serial: str | None
+    batch: Batch | None
+    gtin_matches: bool
+
+
+def _identify(session: Session, parsed: ParsedCode) -> Item:
+    if parsed.sscc is not None:
+        raise InvalidInput("this is the code of a case or pallet; scan the item's own code",
+                           code="not_an_item")
+    if parsed.serial is None:
+        raise InvalidInput("the code names a product but no serial number (no /21/ part)",
+                           code="no_serial")
+    batch = None
+    if parsed.serial_well_formed:
+        batch = session.scalar(select(Batch).join(Serial, Serial.batch_id == Batch.id)
+                               .where(Serial.serial == parsed.serial))
+    if batch is None:
+        key = parsed.key or f"serial/{parsed.serial}"
+        return Item(parsed, key, parsed.serial, None, False)
+    matches = parsed.gtin is None or parsed.gtin == batch.gtin
+    key = item_key(batch.gtin, parsed.serial) if matches else (parsed.key or parsed.serial)
+    return Item(parsed, key, parsed.serial, batch, matches)
+
+
+def record_scan(session: Session, request: ScanRequest, *, actor: Actor, settings: Settings,
+                now: dt.datetime | None = None) -> dict[str, Any]:
+    """Judge one field scan and store it with its verdict; return the answer.
+
+    A retried ``client_scan_id`` returns the first answer and stores nothing new.
+    """
+    actor.require(Role.INSPECTOR, action="post scans")
+    request = validate(request)
+    if request.client_scan_id is not None:
+        earlier = _earlier(session, actor, request.client_scan_id)
+        if earlier is not None:
+            return earlier
+    parsed = parse_code(request.code) if isinstance(request.code, str) else _not_a_code(request)
+    item = _identify(session, parsed)
+    received = now or utcnow()
+    scanned_at = request.scanned_at or received
+    index = territory_index(session)
+    state = session.get(CustodyState, item.key) if item.batch is not None else None
+    territory_code = None
+    expected: list[str] = []
+    responsible_input: tuple[list[tuple[str, str]], str | None] = ([], None)
+
+    def authorised_fn(_party: str) -> bool:
+        return False
+
+    if item.batch is not None and item.gtin_matches:
+        territory_code = session.scalar(select(Territory.code).where(
+            Territory.id == item.batch.territory_id))
+        moves = session.execute(
+            select(CustodyMove.kind, CustodyMove.from_party, CustodyMove.to_party)
+            .where(CustodyMove.key == item.key, CustodyMove.kind.in_(("ship", "receive")))
+            .order_by(CustodyMove.at, CustodyMove.id)).all()
+        handoffs = [(f, t) for kind, f, t in moves if kind == "ship"]
+        custodians = [p for p in [item.batch.owner_party_id] if p] + [
+            t for kind, _f, t in moves if kind == "receive"]
+        territories_of = _party_territories(session, {*custodians, *(t for _, t in handoffs)})
+
+        def authorised(party: str) -> bool:
+            return verdicts.party_is_authorised(index, territories_of.get(party, ()),
+                                                territory_code)
+
+        latest = verdicts.latest_authorised_custodian(custodians, authorised)
+        expected = verdicts.expected_territories(
+            index, territory_code, territories_of.get(latest, ()) if latest else None)
+        last_custodian = state.custodian if state is not None else item.batch.owner_party_id
+        responsible_input = (handoffs, last_custodian)
+        authorised_fn = authorised  # noqa: F811
+    recalled = item.batch is not None and (
+        item.batch.status is BatchStatus.RECALLED
+        or (state is not None and state.disposition in WITHDRAWN))
+    others = _nearby_scans(session, item.key, scanned_at, settings) if item.batch else []
+    judgement = verdicts.judge(
+        index=index,
+        latitude=request.latitude,
+        longitude=request.longitude,
+        at=scanned_at,
+        accuracy_m=request.accuracy_m,
+        tolerance_m=settings.border_tolerance_m,
+        clone_speed_kmh=settings.clone_speed_kmh,
+        known=item.batch is not None,
+        check_ok=parsed.serial_well_formed,
+        gtin_matches=item.gtin_matches,
+        recalled=recalled,
+        other_scans=others,
+        expected_territories=expected,
+    )
+    responsible = None
+    if judgement.verdict == Verdict.DIVERTED:
+        handoffs, last_custodian = responsible_input
+        responsible = verdicts.responsible_party(handoffs, authorised_fn, last_custodian)
+    scan = Scan(
+        client_scan_id=request.client_scan_id, inspector_id=actor.user_id,
+        code=request.code[:2000], form=parsed.form, gtin=parsed.gtin, serial=item.serial,
+        key=item.key, latitude=request.latitude, longitude=request.longitude,
+        accuracy_m=request.accuracy_m, device_id=request.device_id, scanned_at=scanned_at,
+        received_at=received, verdict=Verdict(judgement.verdict),
+        near_border=judgement.near_border,
+        expected_territories=list(judgement.expected_territories),
+        found_territory=judgement.found_territory, responsible_party=responsible,
+        flags=list(judgement.flags), response={},
+    )
+    try:
+        with session.begin_nested():
+            session.add(scan)
+            session.flush()
+    except IntegrityError:
+        # The same client_scan_id raced in from a retry: answer as the first one did.
+        earlier = _earlier(session, actor, request.client_scan_id or "")
+        if earlier is None:
+            raise
+        return earlier
+    violation_id = None
+    if scan.verdict is not Verdict.AUTHENTIC:
+        violation_id = violations.open_or_extend(
+            session, scan=scan, batch_id=item.batch.id if item.batch else None,
+            actor=actor, now=received).id
+    scan.violation_id = violation_id
+    scan.response = answer(scan)
+    session.flush()
+    return scan.response
+
+
+def _not_a_code(request: ScanRequest) -> ParsedCode:
+    raise InvalidInput(f"field 'code' must be a string, not {request.code!r}",
+                       code="invalid_field")
+
+
+def answer(scan: Scan) -> dict[str, Any]:
+    return {
+        "scan_id": scan.id,
+        "verdict": scan.verdict.value,
+        "near_border": scan.near_border,
+        "expected_territories": list(scan.expected_territories),
+        "found_territory": scan.found_territory,
+        "responsible_party": scan.responsible_party,
+        "violation_id": scan.violation_id,
+        "flags": list(scan.flags),
+        "serial": scan.serial,
+        "scanned_at": scan.scanned_at.isoformat(),
+    }
+
+
+def _earlier(session: Session, actor: Actor, client_scan_id: str) -> dict[str, Any] | None:
+    response = session.scalar(select(Scan.response).where(
+        Scan.inspector_id == actor.user_id, Scan.client_scan_id == client_scan_id))
+    return dict(response) if response else None
+
+
+def _party_territories(session: Session, parties: set[str]) -> dict[str, list[str]]:
+    if not parties:
+        return {}
+    rows = session.execute(
+        select(party_territories.c.party_id, Territory.code)
+        .join(Territory, Territory.id == party_territories.c.territory_id)
+        .where(party_territories.c.party_id.in_(parties)))
+    found: dict[str, list[str]] = {}
+    for party, code in rows:
+        found.setdefault(party, []).append(code)
+    return found
+
+
+def _nearby_scans(session: Session, key: str, at: dt.datetime, settings: Settings
+                  ) -> Sequence[verdicts.ScanPoint]:
+    window = dt.timedelta(hours=MAX_SURFACE_KM / settings.clone_speed_kmh)
+    rows = session.execute(
+        select(Scan.latitude, Scan.longitude, Scan.scanned_at)
+        .where(Scan.key == key, Scan.scanned_at >= at - window, Scan.scanned_at <= at + window)
+        .limit(1000))
+    return [verdicts.ScanPoint(lat, lon, when) for lat, lon, when in rows]
+

@@ -1,0 +1,46 @@
+"""The territory index, built once per process and rebuilt when territories change."""
+
+from __future__ import annotations
+
+import threading
+
+import shapely
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from tracker.domain.territory_index import TerritoryIndex, TerritoryRecord
+from tracker.models import Territory
+
+_lock = threading.Lock()
+_cache: dict[str, tuple[tuple[object, ...], TerritoryIndex]] = {}
+
+
+def _version(session: Session) -> tuple[object, ...]:
+    count, latest, top = session.execute(
+        select(func.count(Territory.id), func.max(Territory.updated_at), func.max(Territory.id))
+    ).one()
+    return (count, latest, top)
+
+
+def territory_index(session: Session) -> TerritoryIndex:
+    """The current index; one cheap query checks whether the cached one is stale."""
+    url = str(session.get_bind().url)
+    version = _version(session)
+    cached = _cache.get(url)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    with _lock:
+        cached = _cache.get(url)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        parent = aliased(Territory)
+        rows = session.execute(
+            select(Territory.code, parent.code, Territory.geometry_wkb)
+            .outerjoin(parent, parent.id == Territory.parent_id)
+        )
+        index = TerritoryIndex.build(
+            TerritoryRecord(code, parent_code, shapely.from_wkb(wkb) if wkb else None)
+            for code, parent_code, wkb in rows
+        )
+        _cache[url] = (version, index)
+        return index

@@ -1,0 +1,114 @@
+"""Shipments, receipts, cases and pallets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, g, jsonify, request
+
+from tracker.domain.labels import qr_png
+from tracker.errors import InvalidInput
+from tracker.services import custody
+from tracker.services.events import epc_uri
+from web.api import bp, render
+from web.api.inputs import field, int_arg, json_body
+from web.api.masterdata import created
+from web.db import get_session
+
+
+def code_list(body: dict[str, Any], name: str = "codes", *, required: bool = True
+              ) -> list[str] | None:
+    codes = field(body, name, list) if required else field(body, name, list, default=None)
+    if codes is None:
+        return None
+    if not all(isinstance(c, str) for c in codes):
+        raise InvalidInput(f"field '{name}' must be a list of code strings", code="invalid_field")
+    return codes
+
+
+@bp.post("/shipments")
+def post_shipment() -> Response:
+    body = json_body()
+    session = get_session()
+    with session.begin():
+        shipment = custody.record_shipment(
+            session, from_party=field(body, "from", str), to_party=field(body, "to", str),
+            codes=code_list(body), actor=g.actor)
+        data = render.shipment(shipment)
+    response = created(data)
+    response.headers["Location"] = f"{request.script_root}/api/v1/shipments/{shipment.id}"
+    return response
+
+
+@bp.post("/shipments/<int:shipment_id>/receive")
+def post_receive(shipment_id: int) -> Response:
+    body = json_body() if request.data else {}
+    session = get_session()
+    with session.begin():
+        shipment = custody.receive_shipment(
+            session, shipment_id=shipment_id, codes=code_list(body, required=False),
+            actor=g.actor)
+        data = render.shipment(shipment, custody.shipment_lines(session, shipment_id))
+    return jsonify(data)
+
+
+@bp.get("/shipments")
+def get_shipments() -> Response:
+    limit = int_arg("limit", 50, minimum=1, maximum=500)
+    offset = int_arg("offset", 0)
+    shipments, total = custody.list_shipments(
+        get_session(), actor=g.actor, status=request.args.get("status"),
+        from_party=request.args.get("from"), to_party=request.args.get("to"),
+        limit=limit, offset=offset)
+    return jsonify({"items": [render.shipment(s) for s in shipments], "total": total,
+                    "limit": limit, "offset": offset})
+
+
+@bp.get("/shipments/<int:shipment_id>")
+def get_shipment(shipment_id: int) -> Response:
+    session = get_session()
+    shipment = custody.get_shipment(session, shipment_id, actor=g.actor)
+    return jsonify(render.shipment(shipment, custody.shipment_lines(session, shipment_id)))
+
+
+@bp.post("/containers")
+def post_containers() -> Response:
+    body = json_body()
+    session = get_session()
+    with session.begin():
+        made = custody.create_containers(
+            session, party=field(body, "party", str), kind=field(body, "kind", str),
+            count=field(body, "count", int, default=1),
+            company_prefix=field(body, "company_prefix", str, default=None), actor=g.actor)
+        data = [render.container(c) for c in made]
+    return created({"items": data})
+
+
+@bp.get("/containers/<sscc>/qr.png")
+def get_container_qr(sscc: str) -> Response:
+    session = get_session()
+    resolved, unknown = custody.resolve_codes(session, [sscc])
+    if unknown or not resolved[0].is_container:
+        raise InvalidInput(f"{sscc!r} is not a case or pallet issued here",
+                           code="unknown_container")
+    return Response(qr_png(epc_uri(resolved[0].key)), mimetype="image/png")
+
+
+@bp.post("/containers/<sscc>/pack")
+def post_pack(sscc: str) -> Response:
+    body = json_body()
+    session = get_session()
+    with session.begin():
+        count = custody.pack(session, party=field(body, "party", str), container=sscc,
+                             codes=code_list(body), actor=g.actor)
+    return jsonify({"container": sscc, "packed": count})
+
+
+@bp.post("/containers/<sscc>/unpack")
+def post_unpack(sscc: str) -> Response:
+    body = json_body()
+    session = get_session()
+    with session.begin():
+        count = custody.unpack(session, party=field(body, "party", str), container=sscc,
+                               codes=code_list(body, required=False), actor=g.actor)
+    return jsonify({"container": sscc, "unpacked": count})
