@@ -438,8 +438,7 @@ def _describe(error: ValidationError) -> str:
         return f"{_shown(value)} is not one of {options}"
     if kind in ("anyOf", "oneOf") and isinstance(value, Mapping):
         alternatives = error.validator_value
-        if any(isinstance(a, Mapping) and "not" in a.get("properties", {}).get("ilmd", {})
-               for a in alternatives):
+        if _is_ilmd_rule(error):
             return (f"ilmd is only allowed when action is 'ADD' (action is "
                     f"{_shown(value.get('action'))})")
         needs = _requirement({kind: alternatives})
@@ -476,19 +475,37 @@ def _requirement(schema: Any) -> str | None:
     return " with ".join(parts) if parts else None
 
 
+def _is_ilmd_rule(error: ValidationError) -> bool:
+    # ObjectEvent: "ilmd only with action ADD", written as an anyOf over action patterns.
+    return error.validator == "anyOf" and any(
+        isinstance(a, Mapping) and "not" in a.get("properties", {}).get("ilmd", {})
+        for a in error.validator_value)
+
+
 def _explain(validator: Draft7Validator, instance: Any, prefix: Path, limit: int
              ) -> tuple[str, list[dict[str, str]]] | None:
-    """(headline, details) for ``instance``'s schema errors, or None when it is valid."""
+    """(headline, details) for ``instance``'s schema errors, or None when it is valid.
+
+    The headline is jsonschema's best match among the specific errors (an anyOf only when
+    nothing more specific is wrong: 'SHIP' is not an action, rather than "the event fits
+    none of the forms"); it comes first in the details too.
+    """
     errors = list(validator.iter_errors(instance))
     if not errors:
         return None
-    best = best_match(errors)
+    # Without ilmd, the ilmd rule only repeats that the action is not one of the three.
+    errors = [e for e in errors if not (_is_ilmd_rule(e) and isinstance(e.instance, Mapping)
+                                        and "ilmd" not in e.instance)] or errors
+    specific = [e for e in errors if e.validator not in ("anyOf", "oneOf")]
+    best = best_match(specific or errors)
     assert best is not None
-    headline_path = _json_path([*prefix, *best.absolute_path])
-    headline = f"{headline_path or 'document'}: {_describe(best)}"
+    top = best
+    while top.parent is not None:
+        top = top.parent
+    ordered = [best, *(e for e in errors if e is not top)]
     details = [{"path": _json_path([*prefix, *e.absolute_path]), "message": _describe(e)}
-               for e in errors[:limit]]
-    return headline, details
+               for e in ordered[:limit]]
+    return f"{details[0]['path'] or 'document'}: {details[0]['message']}", details
 
 
 def _event_lists(doc: Mapping[str, Any]) -> tuple[dict[str, Any], list[Any] | None]:
