@@ -120,19 +120,12 @@ def test_hand_off_to_an_unauthorised_receiver_two_tiers_down_names_its_sender(
 
 
 def border_point(session, metres: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """A point in Hunan `metres` north of Guangdong, on the real map."""
     index = territory_index(session)
-    start = (26.0, 113.0)  # in Hunan, north of its border with Guangdong
-    assert index.most_specific(start[1], start[0]) == "CN-HN"
-    gap = index.distance_to_boundary_m(["CN-GD"], start[1], start[0])
-    # Walk south towards Guangdong until the point is `metres` outside it.
-    lat, lon = start
-    for _ in range(60):
-        gap = index.distance_to_boundary_m(["CN-GD"], lon, lat)
-        if abs(gap - metres) < 1:
-            return lat, lon
-        point = geodesic(meters=gap - metres).destination((lat, lon), 180)
-        lat, lon = point.latitude, point.longitude
-    raise AssertionError(f"could not place a point {metres} m outside CN-GD")
+    point = demo.point_outside(index, "CN-GD", (26.0, 113.0), metres, bearing=180)
+    assert index.most_specific(point[1], point[0]) == "CN-HN"
+    assert abs(index.distance_to_boundary_m(["CN-GD"], point[1], point[0]) - metres) < 1
+    return point
 
 
 def test_within_gps_accuracy_of_the_border_is_near_border_not_a_violation(

@@ -5,17 +5,22 @@ Every step looks for what an earlier run made, so running it twice adds nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from importlib.resources import files
 from typing import Any
 
-from sqlalchemy import select
+from geopy.distance import geodesic
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker.config import Settings
 from tracker.domain.gs1 import gs1_check_digit
-from tracker.models import Batch, Party, Product, User
+from tracker.db import utcnow
+from tracker.domain.serials import with_check_character
+from tracker.domain.territory_index import TerritoryIndex
+from tracker.models import Batch, Party, Product, Serial, Shipment, User
 from tracker.services import auth, issuing, masterdata
 from tracker.services.auth import SYSTEM
 
@@ -185,4 +190,111 @@ def load_demo(session: Session, *, settings: Settings,
                              party_id=pgln(ref) if ref else None, password=password,
                              actor=SYSTEM)
             summary["users"].append({"name": name, "role": role, "password": password})
+    summary["activity"] = load_activity(session, settings=settings, log=log)
     return summary
+
+
+def point_outside(index: TerritoryIndex, code: str, start: tuple[float, float],
+                  metres: float, bearing: float) -> tuple[float, float]:
+    """A (lat, lon) point ``metres`` outside territory ``code``, found by walking from
+    ``start`` (outside it) along ``bearing`` towards it on the real map."""
+    lat, lon = start
+    for _ in range(60):
+        gap = index.distance_to_boundary_m([code], lon, lat)
+        if abs(gap - metres) < 1:
+            return lat, lon
+        point = geodesic(meters=gap - metres).destination((lat, lon), bearing)
+        lat, lon = point.latitude, point.longitude
+    raise ValueError(f"could not place a point {metres} m outside {code} from {start}")
+
+
+PLACES = {  # (lat, lon)
+    "Shenzhen": (22.54, 114.06), "Guangzhou": (23.13, 113.26), "Hangzhou": (30.27, 120.15),
+    "Beijing": (39.90, 116.40), "Chengdu": (30.66, 104.07), "Los Angeles": (34.05, -118.24),
+    "Las Vegas": (36.17, -115.14),
+}
+
+
+def load_activity(session: Session, *, settings: Settings,
+                  log: Callable[[str], None] = lambda _msg: None) -> dict[str, int]:
+    """Shipments down the tiers (one leaking across provinces), a pallet in transit, a
+    partial receipt, a recall and scans giving every verdict. Done once."""
+    if session.scalar(select(func.count()).select_from(Shipment)):
+        return {"shipments": 0, "scans": 0}
+    from tracker.services import custody, scans, violations
+    from tracker.services.territory_cache import territory_index
+
+    def serials(territory: str, item_reference: str) -> tuple[Batch, list[str]]:
+        batch = session.scalars(select(Batch).where(
+            Batch.lot == f"D{territory[-2:]}{item_reference[-2:]}")).one()
+        return batch, list(session.scalars(select(Serial.serial).where(
+            Serial.batch_id == batch.id).order_by(Serial.serial)))
+
+    def hand_off(chain: list[tuple[str, str]], codes: list[str], receive: int | None = None
+                 ) -> None:
+        for sender, receiver in chain:
+            shipment = custody.record_shipment(session, from_party=sender, to_party=receiver,
+                                               codes=codes, actor=SYSTEM)
+            custody.receive_shipment(session, shipment_id=shipment.id, actor=SYSTEM,
+                                     codes=None if receive is None else codes[:receive])
+
+    brand, gd, sz, futian, zj = BRAND[0], pgln("10001"), pgln("11002"), pgln("12001"), \
+        pgln("10002")
+    _, gd_tea = serials("CN-GD", "00011")
+    hand_off([(brand, gd)], gd_tea[:100])
+    hand_off([(gd, sz)], gd_tea[:40])
+    hand_off([(sz, futian)], gd_tea[:10])
+    hand_off([(gd, zj)], gd_tea[60:70])  # the leak: Guangdong stock sold into Zhejiang
+    _, bj_tea = serials("CN-BJ", "00011")
+    hand_off([(brand, pgln("10004"))], bj_tea[:10], receive=8)
+    _, sh_tea = serials("CN-SH", "00011")
+    cases = custody.create_containers(session, party=brand, kind="case", count=2, actor=SYSTEM)
+    (pallet,) = custody.create_containers(session, party=brand, kind="pallet", actor=SYSTEM)
+    custody.pack(session, party=brand, container=cases[0].sscc, codes=sh_tea[:20], actor=SYSTEM)
+    custody.pack(session, party=brand, container=cases[1].sscc, codes=sh_tea[20:40],
+                 actor=SYSTEM)
+    custody.pack(session, party=brand, container=pallet.sscc, codes=[c.sscc for c in cases],
+                 actor=SYSTEM)
+    custody.record_shipment(session, from_party=brand, to_party=pgln("10005"),
+                            codes=[pallet.sscc], actor=SYSTEM)  # left in transit
+    _, ca_tea = serials("US-CA", "00011")
+    hand_off([(brand, pgln("20001")), (pgln("20001"), pgln("21001"))], ca_tea[:20])
+    sc_batch, sc_cake = serials("CN-SC", "00035")
+    violations.recall_batch(session, sc_batch.id, reason="label misprint: wrong expiry",
+                            actor=SYSTEM)
+
+    inspector_user = session.scalars(select(User).where(User.name == "inspector")).one()
+    inspector = auth.actor_for(inspector_user)
+    index = territory_index(session)
+    near_gd = point_outside(index, "CN-GD", (26.0, 113.0), 40.0, bearing=180)
+    fake = with_check_character("23456789ABCDEF")
+    base = utcnow() - dt.timedelta(days=3)
+    plan = [
+        (gd_tea[5], "Shenzhen", 0, None),        # authentic at a retailer in its city
+        (gd_tea[60], "Hangzhou", 60, None),      # diverted: the GD tier-1 leaked it
+        (gd_tea[61], "Hangzhou", 65, None),
+        (gd_tea[80], near_gd, 120, 100.0),       # near the border: not a violation
+        (fake, "Guangzhou", 180, None),          # unknown code: a counterfeit label
+        (gd_tea[90], "Shenzhen", 240, None),     # one code, two places 40 minutes apart
+        (gd_tea[90], "Beijing", 280, None),
+        (sc_cake[0], "Chengdu", 300, None),      # recalled
+        (ca_tea[3], "Las Vegas", 400, None),     # diverted across state lines
+        (ca_tea[4], "Los Angeles", 420, None),
+    ]
+    answers = []
+    for n, (serial, place, minutes, accuracy) in enumerate(plan):
+        lat, lon = PLACES[place] if isinstance(place, str) else place
+        gtin = demo_gtin("00035") if serial in sc_cake else demo_gtin("00011")
+        answers.append(scans.record_scan(session, scans.ScanRequest(
+            code=f"{settings.dl_base}/01/{gtin}/21/{serial}", latitude=lat, longitude=lon,
+            accuracy_m=accuracy, scanned_at=base + dt.timedelta(minutes=minutes),
+            client_scan_id=f"demo-{n}", device_id="demo-phone"), actor=inspector,
+            settings=settings))
+    diverted = next(a for a in answers if a["verdict"] == "diverted")
+    violations.review(session, diverted["violation_id"], status="investigating",
+                      note="asked the Guangdong distributor for its sales records",
+                      actor=SYSTEM)
+    log(f"activity: shipments down the tiers and {len(answers)} scans: "
+        + ", ".join(sorted({a["verdict"] for a in answers})))
+    return {"shipments": session.scalar(select(func.count()).select_from(Shipment)) or 0,
+            "scans": len(answers)}
