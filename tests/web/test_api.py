@@ -254,3 +254,18 @@ def test_unknown_batch_is_404(client, admin):
     response = client.get("/api/v1/batches/999999", headers=admin)
     assert response.status_code == 404
     assert error_of(response) == {"code": "unknown_batch", "message": "batch 999999 does not exist"}
+
+
+def test_openapi_describes_every_api_route(app, client):
+    import re
+
+    def shape(path: str) -> str:
+        return re.sub(r"<[^>]+>|\{[^}]+\}", "{}", path)
+
+    spec = client.get("/api/v1/openapi.json").get_json()
+    described = {(shape("/api/v1" + path), method.upper())
+                 for path, ops in spec["paths"].items() for method in ops}
+    routed = {(shape(rule.rule), method) for rule in app.url_map.iter_rules()
+              if rule.rule.startswith("/api/v1/") and rule.endpoint != "api.openapi"
+              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    assert routed - described == set()
