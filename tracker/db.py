@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from pathlib import Path
 from typing import Annotated, Any
 
-from sqlalchemy import DateTime, Engine, MetaData, String, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, String, TypeDecorator, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, mapped_column, sessionmaker
 
@@ -48,6 +49,12 @@ class Base(DeclarativeBase):
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def enum_type(cls: type[enum.Enum], name: str, length: int = 30) -> Enum:
+    """An enum stored by value as a checked string, the same on SQLite and PostgreSQL."""
+    return Enum(cls, values_callable=lambda e: [m.value for m in e], native_enum=False,
+                length=length, name=name)
 
 
 # Shared column types.

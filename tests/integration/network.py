@@ -13,10 +13,9 @@ from sqlalchemy.orm import Session
 
 from tracker.config import Settings
 from tracker.domain.codes import item_key
-from tracker.models import Serial
+from tracker.models import Role, Serial
 from tracker.services import issuing, masterdata
 from tracker.services.auth import SYSTEM, Actor
-from tracker.models import Role
 
 GTIN = "09506000134352"
 

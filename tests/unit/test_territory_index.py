@@ -23,28 +23,11 @@ from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from tracker.domain.geojson import parse_feature_collection
 from tracker.domain.territory_index import TerritoryIndex, TerritoryRecord
+from tracker.services import demo
 
-# FIPS code -> postal code, as tracker.services.demo names the states "US-XX".
-US_POSTAL = {
-    "01": "AL", "02": "AK", "04": "AZ", "05": "AR", "06": "CA", "08": "CO", "09": "CT",
-    "10": "DE", "11": "DC", "12": "FL", "13": "GA", "15": "HI", "16": "ID", "17": "IL",
-    "18": "IN", "19": "IA", "20": "KS", "21": "KY", "22": "LA", "23": "ME", "24": "MD",
-    "25": "MA", "26": "MI", "27": "MN", "28": "MS", "29": "MO", "30": "MT", "31": "NE",
-    "32": "NV", "33": "NH", "34": "NJ", "35": "NM", "36": "NY", "37": "NC", "38": "ND",
-    "39": "OH", "40": "OK", "41": "OR", "42": "PA", "44": "RI", "45": "SC", "46": "SD",
-    "47": "TN", "48": "TX", "49": "UT", "50": "VT", "51": "VA", "53": "WA", "54": "WV",
-    "55": "WI", "56": "WY", "60": "AS", "66": "GU", "69": "MP", "72": "PR", "78": "VI",
-}
-# The demo's tier-2 city boxes (tracker.services.demo.CITIES): (code, parent, box).
-CITIES = [
-    ("CN-GD-GZ", "CN-GD", (113.10, 22.70, 113.70, 23.40)),
-    ("CN-GD-SZ", "CN-GD", (113.75, 22.45, 114.60, 22.85)),
-    ("CN-ZJ-HZ", "CN-ZJ", (119.70, 29.90, 120.50, 30.50)),
-    ("CN-SC-CD", "CN-SC", (103.70, 30.40, 104.40, 30.90)),
-    ("US-CA-LA", "US-CA", (-118.70, 33.70, -117.90, 34.35)),
-    ("US-CA-SF", "US-CA", (-122.55, 37.40, -121.80, 37.95)),
-    ("US-NY-NYC", "US-NY", (-74.26, 40.49, -73.70, 40.92)),
-]
+# The demo's names and city boxes, on the shared maps read as they are.
+US_POSTAL = demo.US_POSTAL
+CITIES = [(code, parent, bounds) for code, _name, parent, bounds in demo.CITIES]
 
 GUANGZHOU = (113.264, 23.129)
 SHENZHEN = (114.058, 22.543)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
 import pypdfium2
+import pytest
 import zxingcpp
 from PIL import Image
 

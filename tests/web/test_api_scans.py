@@ -246,7 +246,8 @@ def test_violation_review_workflow_is_audited(client, world, inspector, complian
     done = client.patch(path, json={"status": "confirmed", "note": "photos match"},
                         headers=compliance).get_json()
     assert done["status"] == "confirmed"
-    assert [(a["action"], a["from_status"], a["to_status"], a["note"]) for a in done["audit"]][1:] == [
+    trail = [(a["action"], a["from_status"], a["to_status"], a["note"]) for a in done["audit"]]
+    assert trail[1:] == [
         ("status", "open", "investigating", "asked GD"),
         ("status", "investigating", "confirmed", "photos match")]
     assert client.patch(path, json={"status": "confirmed", "note": "x"},

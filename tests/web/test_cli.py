@@ -9,9 +9,9 @@ import json
 from sqlalchemy import func, select
 
 from tests.conftest import MAPS
+from tracker.db import make_session_factory
 from tracker.models import Batch, Party, Serial, Territory, User
 from tracker.services.auth import authenticate_token
-from tracker.db import make_session_factory
 
 
 def test_db_upgrade_is_idempotent(run_cli):

@@ -88,7 +88,7 @@ _GEODESIC = geodesic()  # one instance: building one per call costs as much as m
 
 
 class Verdict(enum.StrEnum):
-    """The verdict words of the API (same values as ``tracker.models.Verdict``)."""
+    """The verdict words of the API, also the values stored in ``scans.verdict``."""
 
     UNKNOWN_CODE = "unknown_code"
     RECALLED = "recalled"

@@ -3,10 +3,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.db import Base, created_at, intpk
+from tracker.db import Base, created_at, enum_type, intpk
 from tracker.models.product import Product
 from tracker.models.territory import Territory
 
@@ -34,8 +34,7 @@ class Batch(Base):
     lot: Mapped[str | None] = mapped_column(String(20))
     expiry: Mapped[dt.date | None]
     status: Mapped[BatchStatus] = mapped_column(
-        Enum(BatchStatus, values_callable=lambda e: [m.value for m in e], native_enum=False,
-             length=20, name="batch_status"),
+        enum_type(BatchStatus, "batch_status", 20),
         default=BatchStatus.ISSUED,
     )
     issued_by: Mapped[str | None] = mapped_column(String(100))

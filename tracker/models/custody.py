@@ -3,10 +3,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tracker.db import Base, created_at, intpk, utcnow
+from tracker.db import Base, created_at, enum_type, intpk, utcnow
 
 
 class ShipmentStatus(enum.StrEnum):
@@ -21,10 +21,6 @@ class LineStatus(enum.StrEnum):
     RECEIVED = "received"
     MISSING = "missing"
 
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, values_callable=lambda e: [m.value for m in e], native_enum=False,
-                length=30, name=name)
 
 
 class Container(Base):
@@ -81,7 +77,7 @@ class Shipment(Base):
     id: Mapped[intpk]
     from_party: Mapped[str] = mapped_column(String(200), index=True)
     to_party: Mapped[str] = mapped_column(String(200), index=True)
-    status: Mapped[ShipmentStatus] = mapped_column(_enum(ShipmentStatus, "shipment_status"),
+    status: Mapped[ShipmentStatus] = mapped_column(enum_type(ShipmentStatus, "shipment_status"),
                                                    default=ShipmentStatus.IN_TRANSIT, index=True)
     origin: Mapped[str] = mapped_column(String(20), default="api")
     item_count: Mapped[int] = mapped_column(default=0)
@@ -103,7 +99,7 @@ class ShipmentLine(Base):
     )
     key: Mapped[str] = mapped_column(String(500), primary_key=True)
     code: Mapped[str] = mapped_column(String(500))
-    status: Mapped[LineStatus] = mapped_column(_enum(LineStatus, "line_status"),
+    status: Mapped[LineStatus] = mapped_column(enum_type(LineStatus, "line_status"),
                                                default=LineStatus.IN_TRANSIT)
 
 

@@ -4,10 +4,10 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tracker.db import Base, created_at, intpk
+from tracker.db import Base, created_at, enum_type, intpk
 
 
 class CaptureStatus(enum.StrEnum):
@@ -23,8 +23,7 @@ class CaptureJob(Base):
 
     id: Mapped[intpk]
     status: Mapped[CaptureStatus] = mapped_column(
-        Enum(CaptureStatus, values_callable=lambda e: [m.value for m in e], native_enum=False,
-             length=20, name="capture_status"),
+        enum_type(CaptureStatus, "capture_status", 20),
         default=CaptureStatus.RUNNING,
     )
     error_behaviour: Mapped[str] = mapped_column(String(20), default="rollback")

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import Column, Enum, ForeignKey, String, Table
+from sqlalchemy import Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.db import Base, created_at, str200
+from tracker.db import Base, created_at, enum_type, str200
 from tracker.models.territory import Territory
 
 
@@ -36,8 +36,7 @@ class Party(Base):
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     name: Mapped[str200]
     role: Mapped[PartyRole] = mapped_column(
-        Enum(PartyRole, values_callable=lambda e: [m.value for m in e], native_enum=False,
-             length=20, name="party_role")
+        enum_type(PartyRole, "party_role", 20)
     )
     # 0 for a brand, 1 for a tier-1 distributor, 2 below it, and so on.
     tier: Mapped[int] = mapped_column(default=0)

@@ -4,18 +4,11 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tracker.db import Base, intpk, utcnow
-
-
-class Verdict(enum.StrEnum):
-    UNKNOWN_CODE = "unknown_code"
-    RECALLED = "recalled"
-    SUSPECTED_CLONE = "suspected_clone"
-    DIVERTED = "diverted"
-    AUTHENTIC = "authentic"
+from tracker.db import Base, enum_type, intpk, utcnow
+from tracker.domain.verdicts import Verdict
 
 
 class ViolationType(enum.StrEnum):
@@ -34,11 +27,6 @@ class ViolationStatus(enum.StrEnum):
 
 
 CLOSED_STATUSES = (ViolationStatus.DISMISSED, ViolationStatus.RESOLVED)
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, values_callable=lambda e: [m.value for m in e], native_enum=False,
-                length=30, name=name)
 
 
 class Scan(Base):
@@ -65,7 +53,7 @@ class Scan(Base):
     device_id: Mapped[str | None] = mapped_column(String(200))
     scanned_at: Mapped[dt.datetime]
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    verdict: Mapped[Verdict] = mapped_column(_enum(Verdict, "verdict"), index=True)
+    verdict: Mapped[Verdict] = mapped_column(enum_type(Verdict, "verdict"), index=True)
     near_border: Mapped[bool] = mapped_column(default=False)
     expected_territories: Mapped[list[str]] = mapped_column(JSON, default=list)
     found_territory: Mapped[str | None] = mapped_column(String(64))
@@ -91,9 +79,9 @@ class Violation(Base):
     key: Mapped[str] = mapped_column(String(500), index=True)
     serial: Mapped[str | None] = mapped_column(String(100), index=True)
     gtin: Mapped[str | None] = mapped_column(String(14))
-    type: Mapped[ViolationType] = mapped_column(_enum(ViolationType, "violation_type"),
+    type: Mapped[ViolationType] = mapped_column(enum_type(ViolationType, "violation_type"),
                                                 index=True)
-    status: Mapped[ViolationStatus] = mapped_column(_enum(ViolationStatus, "violation_status"),
+    status: Mapped[ViolationStatus] = mapped_column(enum_type(ViolationStatus, "violation_status"),
                                                     default=ViolationStatus.OPEN, index=True)
     batch_id: Mapped[int | None] = mapped_column(index=True)
     responsible_party: Mapped[str | None] = mapped_column(String(200), index=True)

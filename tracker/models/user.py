@@ -3,10 +3,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker.db import Base, created_at, intpk
+from tracker.db import Base, created_at, enum_type, intpk
 
 
 class Role(enum.StrEnum):
@@ -22,8 +22,7 @@ class User(Base):
     id: Mapped[intpk]
     name: Mapped[str] = mapped_column(String(100), unique=True)
     role: Mapped[Role] = mapped_column(
-        Enum(Role, values_callable=lambda e: [m.value for m in e], native_enum=False,
-             length=20, name="user_role")
+        enum_type(Role, "user_role", 20)
     )
     party_id: Mapped[str | None] = mapped_column(
         ForeignKey("parties.id", ondelete="RESTRICT"), index=True

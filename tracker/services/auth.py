@@ -11,8 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.db import utcnow
-from tracker.errors import AuthenticationRequired, Conflict, InvalidInput, NotFound, PermissionDenied
+from tracker.errors import (
+    AuthenticationRequired,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from tracker.models import ApiToken, Party, Role, User
+from tracker.services.inputs import parse_enum
 
 TOKEN_PREFIX = "trk_"
 # scrypt parameters (RFC 7914 interactive login): 16 MiB, well under a second.
@@ -90,12 +97,7 @@ def create_user(
     name = name.strip()
     if not name:
         raise InvalidInput("user name must not be empty", code="invalid_user")
-    try:
-        role_value = Role(role)
-    except ValueError:
-        allowed = ", ".join(r.value for r in Role)
-        raise InvalidInput(f"unknown role '{role}'; use one of: {allowed}",
-                           code="invalid_role") from None
+    role_value = parse_enum(Role, role, what="role", code="invalid_role")
     if role_value is Role.DISTRIBUTOR and not party_id:
         raise InvalidInput("a distributor user needs --party PARTY_ID: the party it acts for",
                            code="party_required")

@@ -36,6 +36,7 @@ from tracker.models import (
 )
 from tracker.services import events
 from tracker.services.auth import Actor
+from tracker.services.inputs import parse_enum
 
 # SQLite allows 32,766 bound parameters; stay well below for IN lists.
 IN_CHUNK = 5_000
@@ -331,12 +332,8 @@ def list_shipments(session: Session, *, actor: Actor, status: str | None = None,
         query = query.where((Shipment.from_party == actor.party_id)
                             | (Shipment.to_party == actor.party_id))
     if status:
-        try:
-            query = query.where(Shipment.status == ShipmentStatus(status))
-        except ValueError:
-            allowed = ", ".join(s.value for s in ShipmentStatus)
-            raise InvalidInput(f"unknown status '{status}'; use one of: {allowed}",
-                               code="invalid_parameter") from None
+        query = query.where(Shipment.status == parse_enum(
+            ShipmentStatus, status, what="status", code="invalid_parameter"))
     if from_party:
         query = query.where(Shipment.from_party == from_party)
     if to_party:
@@ -439,9 +436,7 @@ def create_containers(
     actor: Actor,
 ) -> list[Container]:
     """Issue SSCCs for cases or pallets of a party, numbered on from its last one."""
-    actor.require(Role.DISTRIBUTOR, action="create cases and pallets")
-    owner = get_party_or_fail(session, party, "party")
-    actor.require_party(owner.id, action="create cases and pallets")
+    owner = _acting_party(session, party, actor, action="create cases and pallets")
     if kind not in ("case", "pallet"):
         raise InvalidInput(f"kind must be 'case' or 'pallet', not {kind!r}",
                            code="invalid_field")
@@ -465,6 +460,22 @@ def create_containers(
     return made
 
 
+def _acting_party(session: Session, party: str, actor: Actor, *, action: str) -> Party:
+    actor.require(Role.DISTRIBUTOR, action=action)
+    acting = get_party_or_fail(session, party, "party")
+    actor.require_party(acting.id, action=action)
+    return acting
+
+
+def resolve_container(session: Session, code: str) -> Resolved:
+    """A case or pallet issued here, by SSCC in any form."""
+    resolved, unknown = resolve_codes(session, [code])
+    if unknown or not resolved[0].is_container:
+        raise InvalidInput(f"{code!r} is not a case or pallet issued here",
+                           code="unknown_container")
+    return resolved[0]
+
+
 def pack(
     session: Session,
     *,
@@ -475,14 +486,8 @@ def pack(
     now: dt.datetime | None = None,
 ) -> int:
     """Pack held items (or cases) into a held case or pallet: an AggregationEvent ADD."""
-    actor.require(Role.DISTRIBUTOR, action="pack goods")
-    packer = get_party_or_fail(session, party, "party")
-    actor.require_party(packer.id, action="pack goods")
-    parents, unknown = resolve_codes(session, [container])
-    if unknown or not parents[0].is_container:
-        raise InvalidInput(f"{container!r} is not a case or pallet issued here",
-                           code="unknown_container")
-    parent = parents[0]
+    packer = _acting_party(session, party, actor, action="pack goods")
+    parent = resolve_container(session, container)
     if not codes:
         raise InvalidInput("field 'codes' must list at least one code", code="missing_field")
     children, unknown = resolve_codes(session, codes)
@@ -543,14 +548,8 @@ def unpack(
     now: dt.datetime | None = None,
 ) -> int:
     """Take items (all when codes is None) out of a case or pallet: AggregationEvent DELETE."""
-    actor.require(Role.DISTRIBUTOR, action="unpack goods")
-    packer = get_party_or_fail(session, party, "party")
-    actor.require_party(packer.id, action="unpack goods")
-    parents, unknown = resolve_codes(session, [container])
-    if unknown or not parents[0].is_container:
-        raise InvalidInput(f"{container!r} is not a case or pallet issued here",
-                           code="unknown_container")
-    parent = parents[0]
+    packer = _acting_party(session, party, actor, action="unpack goods")
+    parent = resolve_container(session, container)
     held = holdings(session, [parent])[parent.key]
     if held.custodian != packer.id or held.disposition == IN_TRANSIT:
         raise Conflict(f"'{packer.id}' does not hold {container}", code="not_held")

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker.config import Settings
-from tracker.domain.gs1 import gs1_check_digit
 from tracker.db import utcnow
+from tracker.domain.gs1 import gs1_check_digit
 from tracker.domain.serials import with_check_character
 from tracker.domain.territory_index import TerritoryIndex
 from tracker.models import Batch, Party, Product, Serial, Shipment, User

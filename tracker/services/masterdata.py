@@ -14,6 +14,7 @@ from tracker.domain.gs1 import normalise_gtin
 from tracker.errors import Conflict, InvalidGeoJSON, InvalidInput, NotFound
 from tracker.models import Party, PartyRole, Product, Territory
 from tracker.services.auth import Actor
+from tracker.services.inputs import parse_enum
 
 MAX_ANCESTRY = 64
 
@@ -107,7 +108,8 @@ def children_of(session: Session, territory: Territory) -> list[Territory]:
 def resolve_territories(session: Session, codes: Iterable[str]) -> list[Territory]:
     """The territories named by ``codes``; a 422-class error naming every unknown code."""
     wanted = list(dict.fromkeys(codes))
-    found = {t.code: t for t in session.scalars(select(Territory).where(Territory.code.in_(wanted)))}
+    rows = session.scalars(select(Territory).where(Territory.code.in_(wanted)))
+    found = {t.code: t for t in rows}
     missing = [c for c in wanted if c not in found]
     if missing:
         raise InvalidInput(
@@ -170,12 +172,7 @@ def create_party(
         raise InvalidInput("party id must not be empty", code="invalid_party")
     if len(party_id) > 200:
         raise InvalidInput("party id is longer than 200 characters", code="invalid_party")
-    try:
-        role_value = PartyRole(role)
-    except ValueError:
-        allowed = "|".join(r.value for r in PartyRole)
-        raise InvalidInput(f"unknown party role '{role}'; use {allowed}",
-                           code="invalid_party") from None
+    role_value = parse_enum(PartyRole, role, what="party role", code="invalid_party")
     if session.get(Party, party_id) is not None:
         raise Conflict(f"party '{party_id}' already exists", code="party_exists")
     parent_party = None

@@ -25,6 +25,7 @@ from tracker.models import (
 )
 from tracker.services import events
 from tracker.services.auth import Actor
+from tracker.services.inputs import parse_enum
 
 # Which status may follow which. Dismissed and resolved close a violation; a closed one
 # may be reopened for investigation when new facts arrive.
@@ -94,9 +95,11 @@ def list_violations(session: Session, *, actor: Actor, status: str | None = None
                     ) -> tuple[list[Violation], int]:
     query = _visible(select(Violation), actor)
     if status:
-        query = query.where(Violation.status == _enum(ViolationStatus, status, "status"))
+        query = query.where(Violation.status == parse_enum(
+            ViolationStatus, status, what="status", code="invalid_parameter"))
     if type:
-        query = query.where(Violation.type == _enum(ViolationType, type, "type"))
+        query = query.where(Violation.type == parse_enum(
+            ViolationType, type, what="type", code="invalid_parameter"))
     if party:
         query = query.where(Violation.responsible_party == party)
     if territory:
@@ -105,15 +108,6 @@ def list_violations(session: Session, *, actor: Actor, status: str | None = None
     rows = session.scalars(query.order_by(Violation.updated_at.desc(), Violation.id.desc())
                            .limit(limit).offset(offset))
     return list(rows), total
-
-
-def _enum(cls: Any, value: str, name: str) -> Any:
-    try:
-        return cls(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in cls)
-        raise InvalidInput(f"unknown {name} '{value}'; use one of: {allowed}",
-                           code="invalid_parameter") from None
 
 
 def get_violation(session: Session, violation_id: int, *, actor: Actor) -> Violation:
@@ -147,7 +141,7 @@ def review(session: Session, violation_id: int, *, status: str, note: str | None
     """Move a violation along its workflow; who, when and why are kept."""
     actor.require(Role.COMPLIANCE, action="review violations")
     violation = get_violation(session, violation_id, actor=actor)
-    target = _enum(ViolationStatus, status, "status")
+    target = parse_enum(ViolationStatus, status, what="status", code="invalid_parameter")
     if not note or not note.strip():
         raise InvalidInput("a review needs a 'note' saying why", code="missing_field")
     if target is violation.status:

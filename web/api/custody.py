@@ -86,12 +86,8 @@ def post_containers() -> Response:
 
 @bp.get("/containers/<sscc>/qr.png")
 def get_container_qr(sscc: str) -> Response:
-    session = get_session()
-    resolved, unknown = custody.resolve_codes(session, [sscc])
-    if unknown or not resolved[0].is_container:
-        raise InvalidInput(f"{sscc!r} is not a case or pallet issued here",
-                           code="unknown_container")
-    return Response(qr_png(epc_uri(resolved[0].key)), mimetype="image/png")
+    container = custody.resolve_container(get_session(), sscc)
+    return Response(qr_png(epc_uri(container.key)), mimetype="image/png")
 
 
 @bp.post("/containers/<sscc>/pack")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Response, g, jsonify, request
 
+from tracker.errors import InvalidInput
 from tracker.services import masterdata
 from web.api import bp, render
-from tracker.errors import InvalidInput
 from web.api.inputs import field, json_body
 from web.db import get_session
 

@@ -1,0 +1,545 @@
+"""Field-scan verdicts per second: through the service, and over HTTP against a minimal
+Flask + sqlite3 endpoint served the same way as the baseline.
+
+    python bench/scan_bench.py [--quick] [--requests N] [--clients 16] [--serials N]
+
+Set-up: the real maps (regions, Chinese provinces, US states, city boxes), a brand and
+distributors, one batch of serials in CN-GD with custody down two tiers (and on to an
+unauthorised retailer in Zhejiang) for some of them, and an inspector user.
+
+1. ``scans.record_scan`` with the inspector's actor, one transaction per scan as one
+   request has: scans/s, over a mix of points inside, outside and near the borders, in
+   open sea, and of unknown, mistyped and wrong-GTIN codes.
+2. ``tracker serve`` (gunicorn, default workers and threads) hit by ``--clients``
+   keep-alive clients POSTing /api/v1/scans: requests/s, p50/p99 latency, errors.
+3. Baseline, same run: a minimal Flask app (``minimal_app`` below: parse the JSON, read
+   the serial by primary key, insert a scan row, commit) served by gunicorn with the
+   same settings, hit by the same load. Target: tracker >= half its throughput,
+   p99 < 50 ms, no errors.
+
+The load generator runs in this process and shares the machine's cores with the server;
+its CPU time is printed with each run. Prints figures; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import http.client
+import itertools
+import json
+import os
+import random
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from flask import Flask, jsonify, request  # noqa: E402
+
+MINIMAL_DB_ENV = "SCAN_BENCH_MINIMAL_DB"
+MINIMAL_DDL = [
+    "CREATE TABLE IF NOT EXISTS serials (serial VARCHAR(20) NOT NULL PRIMARY KEY, "
+    "batch_id INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS scans (id INTEGER PRIMARY KEY, code TEXT NOT NULL, "
+    "serial VARCHAR(20), batch_id INTEGER, latitude FLOAT NOT NULL, longitude FLOAT NOT NULL, "
+    "accuracy_m FLOAT, device_id VARCHAR(200), client_scan_id VARCHAR(200), "
+    "received_at VARCHAR(40) NOT NULL)",
+]
+
+
+# --- the baseline: the least a scan endpoint can do ----------------------------------
+
+
+def minimal_app() -> Flask:
+    """Gunicorn factory (``bench.scan_bench:minimal_app()``): one POST endpoint, one
+    sqlite3 connection per thread, as the tracker keeps pooled connections."""
+    path = os.environ[MINIMAL_DB_ENV]
+    local = threading.local()
+
+    def connection() -> sqlite3.Connection:
+        if not hasattr(local, "connection"):
+            c = sqlite3.connect(path, timeout=30)
+            c.execute("PRAGMA journal_mode=WAL")
+            c.execute("PRAGMA synchronous=NORMAL")
+            local.connection = c
+        return local.connection
+
+    app = Flask("minimal_scans")
+
+    @app.post("/api/v1/scans")
+    def post_scan() -> Any:
+        body = request.get_json()
+        code = body["code"]
+        serial = code.rsplit("/", 1)[-1]
+        c = connection()
+        row = c.execute("SELECT batch_id FROM serials WHERE serial = ?", (serial,)).fetchone()
+        with c:  # commits
+            cursor = c.execute(
+                "INSERT INTO scans (code, serial, batch_id, latitude, longitude, accuracy_m, "
+                "device_id, client_scan_id, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                "datetime('now'))",
+                (code, serial, row[0] if row else None, float(body["latitude"]),
+                 float(body["longitude"]), body.get("accuracy_m"), body.get("device_id"),
+                 body.get("client_scan_id")))
+        return jsonify({"scan_id": cursor.lastrowid, "known": row is not None}), 201
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return {"status": "ok"}
+
+    return app
+
+
+# Everything below runs only in the bench process, not in the baseline's workers.
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.2f} ms"
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One scan to send: the service's request and the same as a JSON body."""
+
+    kind: str
+    code: str
+    latitude: float
+    longitude: float
+    accuracy_m: float | None
+    client_scan_id: str
+    device_id: str
+
+    def body(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"code": self.code, "latitude": self.latitude,
+                                "longitude": self.longitude,
+                                "client_scan_id": self.client_scan_id,
+                                "device_id": self.device_id}
+        if self.accuracy_m is not None:
+            data["accuracy_m"] = self.accuracy_m
+        return data
+
+
+# --- set-up --------------------------------------------------------------------------
+
+
+def network_ids() -> dict[str, str]:
+    from tracker.services import demo
+
+    return {"gtin": demo.demo_gtin("00011"), "other_gtin": demo.demo_gtin("00028"),
+            "brand": demo.pgln("00001"), "t1": demo.pgln("10001"), "t2": demo.pgln("11002"),
+            "t1_zj": demo.pgln("10002"), "r_zj": demo.pgln("12009"),
+            "t1_ca": demo.pgln("20001"), "t2_la": demo.pgln("21001")}
+
+
+def prepare(url: str, quantity: int, moved: int) -> tuple[list[str], str, Any]:
+    """Maps, parties, one batch and custody down the tiers; returns the batch's serials,
+    an inspector's token and the inspector as an actor."""
+    from sqlalchemy import select
+
+    from tracker import migrate
+    from tracker.config import Settings
+    from tracker.db import make_engine, make_session_factory
+    from tracker.models import Serial
+    from tracker.services import auth, custody, demo, issuing, masterdata
+    from tracker.services.auth import SYSTEM
+
+    ids = network_ids()
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    factory = make_session_factory(engine)
+    with factory() as session, session.begin():
+        for collection, prop in [(demo.regions(), None), (demo.china_provinces(), "iso_3166_2"),
+                                 (demo.us_states(), None), (demo.cities(), None)]:
+            masterdata.import_territories(session, collection=collection, code_property=prop,
+                                          actor=SYSTEM)
+        for gtin in (ids["gtin"], ids["other_gtin"]):
+            masterdata.create_product(session, gtin=gtin, name=gtin, company_prefix_length=7,
+                                      actor=SYSTEM)
+        for pid, role, area, parent in [
+                (ids["brand"], "brand", ["CN", "US"], None),
+                (ids["t1"], "distributor", ["CN-GD"], ids["brand"]),
+                (ids["t2"], "distributor", ["CN-GD-SZ"], ids["t1"]),
+                (ids["t1_zj"], "distributor", ["CN-ZJ"], ids["brand"]),
+                (ids["r_zj"], "retailer", ["CN-ZJ"], ids["t1_zj"]),
+                (ids["t1_ca"], "distributor", ["US-CA"], ids["brand"]),
+                (ids["t2_la"], "distributor", ["US-CA-LA"], ids["t1_ca"])]:
+            masterdata.create_party(session, id=pid, name=pid, role=role, territories=area,
+                                    parent=parent, actor=SYSTEM)
+        batch = issuing.issue_batch(session, gtin=ids["gtin"], territory="CN-GD",
+                                    quantity=quantity, party=ids["brand"], actor=SYSTEM,
+                                    settings=Settings(database_url=url))
+        serials = sorted(session.scalars(select(Serial.serial)
+                                         .where(Serial.batch_id == batch.id)))
+    # brand -> T1 for `moved` serials, half of them on to T2 (Shenzhen), and an eighth
+    # on from T2 to a retailer in Zhejiang, outside both of their territories.
+    for sender, receiver, count in [(ids["brand"], ids["t1"], moved),
+                                    (ids["t1"], ids["t2"], moved // 2),
+                                    (ids["t2"], ids["r_zj"], moved // 8)]:
+        for start in range(0, count, 1_000):
+            with factory() as session, session.begin():
+                shipment = custody.record_shipment(
+                    session, from_party=sender, to_party=receiver,
+                    codes=serials[start:min(count, start + 1_000)], actor=SYSTEM)
+                custody.receive_shipment(session, shipment_id=shipment.id, actor=SYSTEM)
+    with factory() as session, session.begin():
+        user, token = auth.create_user(session, name="bench-inspector", role="inspector",
+                                       actor=SYSTEM)
+        actor = auth.actor_for(user)
+    engine.dispose()
+    return serials, token, actor
+
+
+def sample_in(geometry: Any, rng: random.Random) -> tuple[float, float]:
+    """A uniform random point inside a (multi)polygon, as (latitude, longitude)."""
+    import shapely
+
+    x0, y0, x1, y1 = geometry.bounds
+    while True:
+        lon, lat = rng.uniform(x0, x1), rng.uniform(y0, y1)
+        if geometry.contains(shapely.Point(lon, lat)):
+            return lat, lon
+
+
+def plan_scans(count: int, serials: Sequence[str], rng: random.Random, tag: str
+               ) -> list[Planned]:
+    """A mix of the scans inspectors send: mostly genuine codes inside or outside their
+    territory, some near a border within GPS accuracy, some unknown or mistyped codes."""
+    import shapely
+    from shapely.geometry import shape
+
+    from tracker.domain.serials import ALPHABET, RANDOM_LENGTH, with_check_character
+    from tracker.services import demo
+
+    ids = network_ids()
+    provinces = {f["properties"]["iso_3166_2"]: shape(f["geometry"])
+                 for f in demo.china_provinces()["features"]}
+    states = {f["properties"]["code"]: shape(f["geometry"])
+              for f in demo.us_states()["features"]}
+    guangdong = provinces["CN-GD"]
+    shapely.prepare(guangdong)
+    elsewhere = [g for code, g in {**provinces, **states}.items() if code != "CN-GD"]
+    for g in elsewhere:
+        shapely.prepare(g)
+    # Guangdong's border, as the vertices of its largest ring.
+    largest = max(getattr(guangdong, "geoms", [guangdong]), key=lambda p: p.area)
+    border = list(largest.exterior.coords)
+    cities = [box for code, _n, _p, box in demo.CITIES if code.startswith("CN-GD")]
+    mix = [("inside", 30), ("inside_city", 10), ("outside", 25), ("near_border", 15),
+           ("open_sea", 3), ("unknown", 9), ("bad_check", 4), ("wrong_gtin", 4)]
+    kinds = [k for k, weight in mix for _ in range(weight)]
+    planned = []
+    for i in range(count):
+        kind = rng.choice(kinds)
+        serial = rng.choice(serials)
+        gtin = ids["gtin"]
+        accuracy: float | None = round(rng.uniform(5, 60), 1)
+        if kind == "unknown":
+            serial = with_check_character("".join(rng.choices(ALPHABET, k=RANDOM_LENGTH)))
+        elif kind == "bad_check":
+            serial = serial[:-1] + rng.choice([c for c in ALPHABET if c != serial[-1]])
+        elif kind == "wrong_gtin":
+            gtin = ids["other_gtin"]
+        if kind == "inside_city":
+            x0, y0, x1, y1 = rng.choice(cities)
+            lat, lon = rng.uniform(y0, y1), rng.uniform(x0, x1)
+        elif kind == "outside":
+            lat, lon = sample_in(rng.choice(elsewhere), rng)
+        elif kind == "near_border":
+            lon, lat = rng.choice(border)
+            lat, lon = lat + rng.uniform(-0.002, 0.002), lon + rng.uniform(-0.002, 0.002)
+            accuracy = round(rng.uniform(20, 300), 1)
+        elif kind == "open_sea":
+            lat, lon = rng.uniform(-30, 0), rng.uniform(-150, -120)
+            accuracy = None
+        else:
+            lat, lon = sample_in(guangdong, rng)
+        planned.append(Planned(kind, f"https://id.example.com/01/{gtin}/21/{serial}",
+                               round(lat, 6), round(lon, 6), accuracy, f"{tag}-{i}",
+                               f"phone-{i % 40}"))
+    return planned
+
+
+# --- 1. the service alone ------------------------------------------------------------
+
+
+def bench_service(url: str, actor: Any, planned: Sequence[Planned]) -> None:
+    from tracker.config import Settings
+    from tracker.db import make_engine, make_session_factory
+    from tracker.services import scans
+
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    settings = Settings(database_url=url)
+    verdicts: collections.Counter[str] = collections.Counter()
+    times = []
+    try:
+        with factory() as session:  # builds the territory index once, outside the clock
+            from tracker.services.territory_cache import territory_index
+
+            territory_index(session)
+        start = time.perf_counter()
+        for p in planned:
+            t0 = time.perf_counter()
+            request_ = scans.ScanRequest(code=p.code, latitude=p.latitude,
+                                         longitude=p.longitude, accuracy_m=p.accuracy_m,
+                                         client_scan_id=p.client_scan_id,
+                                         device_id=p.device_id)
+            with factory() as session, session.begin():
+                answer = scans.record_scan(session, request_, actor=actor, settings=settings)
+            times.append(time.perf_counter() - t0)
+            verdicts[answer["verdict"]] += 1
+        took = time.perf_counter() - start
+    finally:
+        engine.dispose()
+    n = len(planned)
+    print(f"service scans.record_scan  {n:,} scans  {took:6.2f} s  ({n / took:,.0f} scans/s)  "
+          f"p50 {ms(percentile(times, 0.5))}  p99 {ms(percentile(times, 0.99))}")
+    print(f"        verdicts: {', '.join(f'{v} {c}' for v, c in verdicts.most_common())}")
+
+
+# --- 2 and 3. HTTP -------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_defaults() -> tuple[int, int]:
+    """The workers and threads ``tracker serve`` uses when not told otherwise."""
+    from web.cli import serve
+
+    defaults = {p.name: p.default for p in serve.params}
+    return int(defaults["workers"]), int(defaults["threads"])
+
+
+def wait_until_up(port: int, server: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):
+        if server.poll() is not None:
+            raise RuntimeError(f"the server on port {port} exited with {server.returncode}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the server on port {port} did not answer /healthz within 30 s")
+
+
+@contextmanager
+def running(command: list[str], env: dict[str, str], port: int
+            ) -> Iterator[subprocess.Popen[bytes]]:
+    server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        wait_until_up(port, server)
+        yield server
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def tracker_command(port: int, workers: int, threads: int) -> list[str]:
+    exe = shutil.which("tracker", path=str(Path(sys.executable).parent)) or "tracker"
+    return [exe, "serve", "--port", str(port), "--workers", str(workers),
+            "--threads", str(threads)]
+
+
+def minimal_command(port: int, workers: int, threads: int) -> list[str]:
+    # The options web.server.run gives gunicorn, access log included.
+    return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers), "--threads", str(threads),
+            "--worker-class", "gthread", "--access-logfile", "-", "--timeout", "300",
+            "bench.scan_bench:minimal_app()"]
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its live children."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending += [int(c) for c in children]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+@dataclass
+class LoadResult:
+    seconds: float
+    latencies: list[float]
+    errors: int
+    statuses: collections.Counter[int]
+    client_cpu: float
+    server_cpu: float
+
+
+def load(port: int, bodies: Sequence[bytes], headers: dict[str, str], clients: int,
+         total: int, server_pid: int) -> LoadResult:
+    """``clients`` threads, each with one keep-alive connection, send ``total`` POSTs."""
+    counter = itertools.count()
+    latencies: list[float] = []
+    statuses: collections.Counter[int] = collections.Counter()
+    errors = [0]
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients + 1)
+
+    def client() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        mine: list[float] = []
+        seen: collections.Counter[int] = collections.Counter()
+        failed = 0
+        barrier.wait()
+        while (i := next(counter)) < total:
+            body = bodies[i % len(bodies)]
+            start = time.perf_counter()
+            try:
+                connection.request("POST", "/api/v1/scans", body=body, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                mine.append(time.perf_counter() - start)
+                seen[response.status] += 1
+                failed += response.status != 201
+            except (OSError, http.client.HTTPException):
+                failed += 1
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+            statuses.update(seen)
+            errors[0] += failed
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    cpu0, server0 = time.process_time(), process_tree_cpu(server_pid)
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - start
+    return LoadResult(seconds, latencies, errors[0], statuses, time.process_time() - cpu0,
+                      process_tree_cpu(server_pid) - server0)
+
+
+def report(label: str, result: LoadResult, total: int) -> float:
+    rate = total / result.seconds
+    codes = ", ".join(f"{code}: {n}" for code, n in sorted(result.statuses.items()))
+    print(f"http    {label:<28} {total:,} requests  {result.seconds:6.2f} s  "
+          f"{rate:7.0f} req/s  p50 {ms(percentile(result.latencies, 0.5))}  "
+          f"p99 {ms(percentile(result.latencies, 0.99))}  "
+          f"mean {ms(statistics.fmean(result.latencies))}  errors {result.errors}  [{codes}]")
+    print(f"        CPU: server {result.server_cpu:5.1f} s, load generator "
+          f"{result.client_cpu:5.1f} s, over {result.seconds:5.1f} s wall on "
+          f"{os.cpu_count()} cores")
+    return rate
+
+
+def minimal_database(path: Path, serials: Sequence[str]) -> None:
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=WAL")
+    for statement in MINIMAL_DDL:
+        connection.execute(statement)
+    connection.executemany("INSERT INTO serials (serial, batch_id) VALUES (?, 1)",
+                           [(s,) for s in serials])
+    connection.commit()
+    connection.close()
+
+
+def bench_http(url: str, tmp: Path, token: str, serials: Sequence[str],
+               planned: Sequence[Planned], clients: int, total: int) -> None:
+    workers, threads = serve_defaults()
+    warm = [json.dumps(p.body() | {"client_scan_id": f"warm-{p.client_scan_id}"}).encode()
+            for p in planned[:max(clients * 8, 100)]]
+    bodies = [json.dumps(p.body()).encode() for p in planned]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    print(f"http    gunicorn gthread, {workers} workers x {threads} threads; {clients} "
+          "keep-alive clients in this process", flush=True)
+
+    port = free_port()
+    env = {**os.environ, "TRACKER_DATABASE_URL": url}
+    with running(tracker_command(port, workers, threads), env, port) as server:
+        # Warm-up: every worker builds its territory index and fills its pool.
+        load(port, warm, headers, clients, len(warm), server.pid)
+        tracker = load(port, bodies, headers, clients, total, server.pid)
+    tracker_rate = report("tracker POST /api/v1/scans", tracker, total)
+
+    minimal_db = tmp / "minimal.db"
+    minimal_database(minimal_db, serials)
+    port = free_port()
+    env = {**os.environ, MINIMAL_DB_ENV: str(minimal_db)}
+    with running(minimal_command(port, workers, threads), env, port) as server:
+        load(port, warm, headers, clients, len(warm), server.pid)
+        minimal = load(port, bodies, headers, clients, total, server.pid)
+    minimal_rate = report("minimal Flask + sqlite3", minimal, total)
+    print(f"http    ratio tracker/minimal = {tracker_rate / minimal_rate:.2f} (target >= 0.5); "
+          f"tracker p99 {ms(percentile(tracker.latencies, 0.99))} (target < 50 ms); "
+          f"errors {tracker.errors} (target 0)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="a small fast run: 2,000 serials, 300 service scans, "
+                             "800 HTTP requests")
+    parser.add_argument("--serials", type=int, help="serials in the batch (default 20,000)")
+    parser.add_argument("--scans", type=int, help="service scans (default 2,000)")
+    parser.add_argument("--requests", type=int, help="HTTP requests per server "
+                        "(default 4,000)")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--skip-api", action="store_true", help="the service only")
+    args = parser.parse_args()
+    quantity = args.serials or (2_000 if args.quick else 20_000)
+    n_service = args.scans or (300 if args.quick else 2_000)
+    total = args.requests or (800 if args.quick else 4_000)
+    rng = random.Random(20260501)
+
+    with tempfile.TemporaryDirectory(prefix="scan-bench-") as tmp:
+        url = f"sqlite:///{tmp}/tracker.db"
+        print(f"== scan bench on sqlite: {quantity:,} serials in CN-GD, custody to "
+              f"{quantity // 5:,} of them ==", flush=True)
+        start = time.perf_counter()
+        serials, token, actor = prepare(url, quantity, quantity // 5)
+        print(f"set-up (maps, parties, batch, custody) {time.perf_counter() - start:6.2f} s",
+              flush=True)
+        bench_service(url, actor, plan_scans(n_service, serials, rng, "svc"))
+        if not args.skip_api:
+            bench_http(url, Path(tmp), token, serials, plan_scans(total, serials, rng, "http"),
+                       args.clients, total)
+
+
+if __name__ == "__main__":
+    main()
