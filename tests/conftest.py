@@ -63,15 +63,19 @@ def empty_all_tables(engine: Engine) -> None:
             names = ", ".join(t.name for t in tables)
             connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         return
-    # Self-referencing RESTRICT keys (territory and party parents) are checked row by row.
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-        connection.commit()
+    # Self-referencing RESTRICT keys (territory and party parents) are checked row by row,
+    # so switch the checks off; the pragma only works outside a transaction.
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA foreign_keys=OFF")
+        cursor.execute("BEGIN")
         for table in tables:
-            connection.execute(table.delete())
-        connection.commit()
-        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-        connection.commit()
+            cursor.execute(f'DELETE FROM "{table.name}"')
+        cursor.execute("COMMIT")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        raw.close()
 
 
 @pytest.fixture()

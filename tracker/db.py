@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 from sqlalchemy import DateTime, Engine, Enum, MetaData, String, TypeDecorator, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -65,12 +67,33 @@ str200 = Annotated[str, mapped_column(String(200))]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling is off: SQLAlchemy's "begin" event below
+    # emits BEGIN, so savepoints work and writers can ask for BEGIN IMMEDIATE.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+# A writer that starts with a deferred BEGIN reads first, then fails at once with
+# SQLITE_BUSY if another connection wrote meanwhile; BEGIN IMMEDIATE waits its turn.
+WRITE = {"sqlite_begin": "IMMEDIATE"}
+
+
+def _sqlite_begin(connection: Any) -> None:
+    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextlib.contextmanager
+def write_transaction(session: Session) -> Iterator[Session]:
+    """One transaction that will write: on SQLite it takes the write lock up front."""
+    with session.begin():
+        session.connection(execution_options=WRITE)
+        yield session
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -82,6 +105,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from tracker import migrate
 from tracker.config import Settings
-from tracker.db import make_engine, make_session_factory
+from tracker.db import make_engine, make_session_factory, write_transaction
 from tracker.errors import TrackerError
 from tracker.services import auth, issuing, masterdata
 from tracker.services.auth import SYSTEM
@@ -37,7 +37,7 @@ class Context:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
         """One CLI command, one transaction: all of it lands or none of it."""
-        with make_session_factory(self.engine)() as session, session.begin():
+        with make_session_factory(self.engine)() as session, write_transaction(session):
             yield session
 
 

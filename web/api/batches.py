@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from flask import Response, g, jsonify, request, send_file, stream_with_context
 
+from tracker.db import write_transaction
 from tracker.domain.labels import LabelLayout, qr_png, render_label_sheets
 from tracker.errors import InvalidInput
 from tracker.services import issuing
@@ -27,7 +28,7 @@ CSV_COLUMNS = ("serial", "uri", "epc")
 def post_batch() -> Response:
     body = json_body()
     session = get_session()
-    with session.begin():
+    with write_transaction(session):
         batch = issuing.issue_batch(
             session,
             gtin=field(body, "gtin", str),

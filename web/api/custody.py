@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Response, g, jsonify, request
 
+from tracker.db import write_transaction
 from tracker.domain.labels import qr_png
 from tracker.errors import InvalidInput
 from tracker.services import custody
@@ -30,7 +31,7 @@ def code_list(body: dict[str, Any], name: str = "codes", *, required: bool = Tru
 def post_shipment() -> Response:
     body = json_body()
     session = get_session()
-    with session.begin():
+    with write_transaction(session):
         shipment = custody.record_shipment(
             session, from_party=field(body, "from", str), to_party=field(body, "to", str),
             codes=code_list(body), actor=g.actor)
@@ -44,7 +45,7 @@ def post_shipment() -> Response:
 def post_receive(shipment_id: int) -> Response:
     body = json_body() if request.data else {}
     session = get_session()
-    with session.begin():
+    with write_transaction(session):
         shipment = custody.receive_shipment(
             session, shipment_id=shipment_id, codes=code_list(body, required=False),
             actor=g.actor)
@@ -75,7 +76,7 @@ def get_shipment(shipment_id: int) -> Response:
 def post_containers() -> Response:
     body = json_body()
     session = get_session()
-    with session.begin():
+    with write_transaction(session):
         made = custody.create_containers(
             session, party=field(body, "party", str), kind=field(body, "kind", str),
             count=field(body, "count", int, default=1),
@@ -94,7 +95,7 @@ def get_container_qr(sscc: str) -> Response:
 def post_pack(sscc: str) -> Response:
     body = json_body()
     session = get_session()
-    with session.begin():
+    with write_transaction(session):
         count = custody.pack(session, party=field(body, "party", str), container=sscc,
                              codes=code_list(body), actor=g.actor)
     return jsonify({"container": sscc, "packed": count})
@@ -104,7 +105,7 @@ def post_pack(sscc: str) -> Response:
 def post_unpack(sscc: str) -> Response:
     body = json_body()
     session = get_session()
-    with session.begin():
+    with write_transaction(session):
         count = custody.unpack(session, party=field(body, "party", str), container=sscc,
                                codes=code_list(body, required=False), actor=g.actor)
     return jsonify({"container": sscc, "unpacked": count})

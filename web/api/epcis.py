@@ -8,6 +8,7 @@ from urllib.parse import quote, urlencode
 
 from flask import Response, g, jsonify, request
 
+from tracker.db import write_transaction
 from tracker.models import CaptureJob, Event
 from tracker.services import epcis
 from web.api import bp, render
@@ -42,7 +43,7 @@ def post_capture() -> Response:
     document = json_body()
     behaviour = request.headers.get("GS1-Capture-Error-Behaviour", "rollback").lower()
     session = get_session()
-    with session.begin():
+    with write_transaction(session):
         job = epcis.capture_document(session, document, actor=g.actor, behaviour=behaviour)
         body = job_body(job)
     response = jsonify(body)
@@ -60,7 +61,7 @@ def get_capture(job_id: int) -> Response:
 def post_event() -> Response:
     event = json_body()
     session = get_session()
-    with session.begin():
+    with write_transaction(session):
         stored = epcis.capture_event(session, event, actor=g.actor)
         event_id = stored.event_id
     response = jsonify({"eventID": event_id})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, g, jsonify, request
 
+from tracker.db import write_transaction
 from tracker.errors import InvalidInput
 from tracker.services import masterdata
 from web.api import bp, render
@@ -21,7 +22,7 @@ def created(body: object) -> Response:
 def post_territories() -> Response:
     collection = json_body()
     session = get_session()
-    with session.begin():
+    with write_transaction(session):
         result = masterdata.import_territories(
             session, collection=collection, code_property=request.args.get("code_property"),
             actor=g.actor,
@@ -50,7 +51,7 @@ def get_territory(code: str) -> Response:
 def post_product() -> Response:
     body = json_body()
     session = get_session()
-    with session.begin():
+    with write_transaction(session):
         product = masterdata.create_product(
             session,
             gtin=field(body, "gtin", str),
@@ -75,7 +76,7 @@ def post_party() -> Response:
         raise InvalidInput("field 'territories' must be a list of territory codes",
                            code="invalid_field")
     session = get_session()
-    with session.begin():
+    with write_transaction(session):
         party = masterdata.create_party(
             session,
             id=field(body, "id", str),

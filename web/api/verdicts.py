@@ -8,6 +8,7 @@ from typing import Any
 from flask import Response, g, jsonify, request
 from sqlalchemy import select
 
+from tracker.db import write_transaction
 from tracker.errors import InvalidInput
 from tracker.models import Role, Scan, Violation
 from tracker.services import custody, scans, trace, violations
@@ -45,7 +46,7 @@ def post_scan() -> Response:
         client_scan_id=field(body, "client_scan_id", str, default=None),
         device_id=field(body, "device_id", str, default=None))
     session = get_session()
-    with session.begin():
+    with write_transaction(session):
         answer = scans.record_scan(session, scan_request, actor=g.actor, settings=settings())
     return created(answer)
 
@@ -117,7 +118,7 @@ def get_violation(violation_id: int) -> Response:
 def patch_violation(violation_id: int) -> Response:
     body = json_body()
     session = get_session()
-    with session.begin():
+    with write_transaction(session):
         violation = violations.review(session, violation_id, status=field(body, "status", str),
                                       note=field(body, "note", str, default=None),
                                       actor=g.actor)
@@ -129,7 +130,7 @@ def patch_violation(violation_id: int) -> Response:
 def post_recall(batch_id: int) -> Response:
     body = json_body()
     session = get_session()
-    with session.begin():
+    with write_transaction(session):
         batch = violations.recall_batch(session, batch_id, reason=field(body, "reason", str),
                                         actor=g.actor)
         data = render.batch(batch)
