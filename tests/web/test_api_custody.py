@@ -209,3 +209,46 @@ def test_epcis_shipping_of_unheld_codes_is_stored_as_a_custody_exception(client,
     trace = client.get(f"/api/v1/serials/{net.serials[0]}/trace",
                        headers=tokens["compliance"]).get_json()
     assert trace["custodian"] == "brand"
+
+
+def test_receipt_from_a_csv_or_scan_list(client, net, tokens):
+    ids = []
+    for _ in range(2):
+        shipped = client.post("/api/v1/shipments", headers=tokens["admin"],
+                              json={"from": "brand", "to": "t1", "codes": net.serials[
+                                  len(ids) * 3: len(ids) * 3 + 3]})
+        ids.append(shipped.get_json()["id"])
+    csv_text = "serial,uri\n" + "".join(f"{s},https://id.example.com/01/{GTIN}/21/{s}\n"
+                                         for s in net.serials[:2])
+    partial = client.post(f"/api/v1/shipments/{ids[0]}/receive", data=csv_text,
+                          headers={**tokens["t1"], "Content-Type": "text/csv"})
+    assert partial.status_code == 200
+    assert partial.get_json()["missing"] == [net.serials[2]]
+    scan_list = "\n".join(f"https://id.example.com/01/{GTIN}/21/{s}" for s in net.serials[3:6])
+    whole = client.post(f"/api/v1/shipments/{ids[1]}/receive", data=scan_list,
+                        headers={**tokens["t1"], "Content-Type": "text/plain"})
+    assert whole.get_json()["status"] == "received"
+    empty = client.post(f"/api/v1/shipments/{ids[1]}/receive", data="code\n",
+                        headers={**tokens["t1"], "Content-Type": "text/csv"})
+    assert empty.status_code == 422
+
+
+def test_one_bad_event_refuses_the_whole_document(client, net, tokens):
+    uri = f"https://id.gs1.org/01/{GTIN}/21/{net.serials[0]}"
+    good = hop("shipping", [uri], "brand", "t1", 0)
+    bad = {**hop("receiving", [uri], "brand", "t1", 1), "eventTime": "yesterday"}
+    before = stored_events(client, tokens["compliance"])
+    response = client.post("/api/v1/epcis/capture", json=event_doc([good, bad]),
+                           headers=tokens["admin"])
+    assert response.status_code == 422
+    assert "eventList[1].eventTime" in response.get_json()["error"]["message"]
+    assert stored_events(client, tokens["compliance"]) == before
+
+
+def test_body_over_the_limit_is_413_naming_it(app, client, tokens):
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    response = client.post("/api/v1/epcis/capture", data="x" * 2000,
+                           headers={**tokens["admin"], "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.get_json()["error"] == {
+        "code": "too_large", "message": "the request body is larger than the limit of 1,000 bytes"}

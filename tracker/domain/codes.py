@@ -15,7 +15,9 @@ it as evidence of a counterfeit label, not as a typing error to bounce.
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -36,6 +38,7 @@ __all__ = [
     "ACCEPTED_FORMS",
     "CodeForm",
     "ParsedCode",
+    "codes_from_text",
     "container_key",
     "epc_key",
     "item_key",
@@ -83,6 +86,23 @@ class ParsedCode:
         if self.gtin is not None and self.serial is not None:
             return item_key(self.gtin, self.serial)
         return None
+
+
+_HEADER_WORDS = {"code", "codes", "serial", "uri", "epc", "sscc"}
+
+
+def codes_from_text(text: str) -> list[str]:
+    """Codes from a scan list (one per line) or a CSV whose first column holds them, as a
+    distributor's scanner or spreadsheet exports them; blank lines and a header are skipped.
+
+    >>> codes_from_text("serial,uri\\nABC,https://x/01/1/21/ABC\\n\\n  DEF  \\n")
+    ['ABC', 'DEF']
+    """
+    rows = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    found = [row[0].strip() for row in rows if row and row[0].strip()]
+    if found and found[0].lower() in _HEADER_WORDS:
+        found = found[1:]
+    return found
 
 
 def item_key(gtin14: str, serial: str) -> str:

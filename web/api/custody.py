@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, g, jsonify, request
 
 from tracker.db import write_transaction
+from tracker.domain.codes import codes_from_text
 from tracker.domain.labels import qr_png
 from tracker.errors import InvalidInput
 from tracker.services import custody
@@ -43,12 +44,18 @@ def post_shipment() -> Response:
 
 @bp.post("/shipments/<int:shipment_id>/receive")
 def post_receive(shipment_id: int) -> Response:
-    body = json_body() if request.data else {}
+    """All codes (no body), the codes of a JSON body, or a scan list / CSV upload
+    (text/plain or text/csv, the codes in the first column)."""
+    if request.mimetype in ("text/csv", "text/plain"):
+        codes: list[str] | None = codes_from_text(request.get_data(as_text=True))
+        if not codes:
+            raise InvalidInput("the uploaded list holds no codes", code="missing_field")
+    else:
+        codes = code_list(json_body(), required=False) if request.data else None
     session = get_session()
     with write_transaction(session):
         shipment = custody.receive_shipment(
-            session, shipment_id=shipment_id, codes=code_list(body, required=False),
-            actor=g.actor)
+            session, shipment_id=shipment_id, codes=codes, actor=g.actor)
         data = render.shipment(shipment, custody.shipment_lines(session, shipment_id))
     return jsonify(data)
 
