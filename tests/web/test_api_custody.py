@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pypdfium2
 import pytest
+import zxingcpp
 
 from tests.conftest import SHARED
 from tests.integration.network import GTIN, build
@@ -252,3 +254,20 @@ def test_body_over_the_limit_is_413_naming_it(app, client, tokens):
     assert response.status_code == 413
     assert response.get_json()["error"] == {
         "code": "too_large", "message": "the request body is larger than the limit of 1,000 bytes"}
+
+
+def test_sscc_labels_decode_to_their_digital_link(client, net, tokens):
+    made = client.post("/api/v1/containers", headers=tokens["t1"],
+                       json={"party": "t1", "kind": "case", "count": 3,
+                             "company_prefix": "9506000"}).get_json()["items"]
+    ssccs = [c["sscc"] for c in made]
+    assert ssccs == sorted(ssccs) and all(s.startswith("19506000") for s in ssccs)
+    response = client.get("/api/v1/containers/labels.pdf?party=t1", headers=tokens["t1"])
+    assert response.status_code == 200
+    page = pypdfium2.PdfDocument(response.data)[0]
+    decoded = sorted(d.text for d in zxingcpp.read_barcodes(page.render(scale=200 / 72)
+                                                             .to_pil()))
+    assert decoded == [f"https://id.gs1.org/00/{s}" for s in ssccs]
+    assert all(f"(00) {s}" in page.get_textpage().get_text_range() for s in ssccs)
+    other = client.get("/api/v1/containers/labels.pdf", headers=tokens["t2"])
+    assert other.status_code == 200

@@ -476,6 +476,24 @@ def resolve_container(session: Session, code: str) -> Resolved:
     return resolved[0]
 
 
+MAX_CONTAINERS_LISTED = 2_000
+
+
+def list_containers(session: Session, *, actor: Actor, party: str | None = None,
+                    ssccs: Sequence[str] | None = None) -> list[Container]:
+    """Cases and pallets, newest first; a distributor sees only its own."""
+    actor.require(Role.COMPLIANCE, Role.DISTRIBUTOR, action="read cases and pallets")
+    query = select(Container)
+    if actor.role is Role.DISTRIBUTOR:
+        query = query.where(Container.party_id == actor.party_id)
+    if party:
+        query = query.where(Container.party_id == party)
+    if ssccs is not None:
+        query = query.where(Container.sscc.in_([resolve_container(session, s).key[3:]
+                                                for s in ssccs]))
+    return list(session.scalars(query.order_by(Container.sscc).limit(MAX_CONTAINERS_LISTED)))
+
+
 def pack(
     session: Session,
     *,

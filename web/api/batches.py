@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from flask import Response, g, jsonify, request, send_file, stream_with_context
 
@@ -119,11 +119,18 @@ def get_batch_labels(batch_id: int) -> Response:
         rows=int_arg("rows", LabelLayout.rows, minimum=1),
     )
     codes = issuing.iter_batch_codes(session, batch, settings(), offset=offset, limit=limit)
+    return pdf_response(((c.uri, c.serial) for c in codes), layout=layout,
+                        title=f"{batch.product.name} · batch {batch.id} · {batch.territory.code}",
+                        name=f"batch-{batch_id}.pdf")
+
+
+def pdf_response(labels: Iterable[tuple[str, str]], *, layout: LabelLayout, title: str,
+                 name: str) -> Response:
+    """Render label sheets into a spooled file (memory up to 16 MiB, then disk) and send it."""
     spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
-    render_label_sheets(((c.uri, c.serial) for c in codes), spool, layout=layout,
-                        title=f"{batch.product.name} · batch {batch.id} · {batch.territory.code}")
+    render_label_sheets(labels, spool, layout=layout, title=title)
     spool.seek(0)
-    return send_file(spool, mimetype="application/pdf", download_name=f"batch-{batch_id}.pdf")
+    return send_file(spool, mimetype="application/pdf", download_name=name)
 
 
 @bp.get("/serials/<serial>/qr.png")

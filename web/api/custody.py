@@ -8,11 +8,12 @@ from flask import Response, g, jsonify, request
 
 from tracker.db import write_transaction
 from tracker.domain.codes import codes_from_text
-from tracker.domain.labels import qr_png
+from tracker.domain.labels import LabelLayout, qr_png
 from tracker.errors import InvalidInput
 from tracker.services import custody
 from tracker.services.events import epc_uri
 from web.api import bp, render
+from web.api.batches import pdf_response
 from web.api.inputs import field, int_arg, json_body
 from web.api.masterdata import created
 from web.db import get_session
@@ -96,6 +97,20 @@ def post_containers() -> Response:
 def get_container_qr(sscc: str) -> Response:
     container = custody.resolve_container(get_session(), sscc)
     return Response(qr_png(epc_uri(container.key)), mimetype="image/png")
+
+
+@bp.get("/containers/labels.pdf")
+def get_container_labels() -> Response:
+    """Label sheets for cases and pallets: the SSCC's Digital Link QR code, with the SSCC
+    in human-readable form, e.g. for one party's containers or a list of SSCCs."""
+    session = get_session()
+    containers = custody.list_containers(
+        session, actor=g.actor, party=request.args.get("party"),
+        ssccs=[s for s in request.args.get("sscc", "").split(",") if s] or None)
+    layout = LabelLayout.from_options(
+        columns=int_arg("columns", 2, minimum=1), rows=int_arg("rows", 4, minimum=1))
+    return pdf_response(((epc_uri(f"00/{c.sscc}"), f"(00) {c.sscc}") for c in containers),
+                        layout=layout, title="SSCC labels", name="sscc-labels.pdf")
 
 
 @bp.post("/containers/<sscc>/pack")

@@ -111,6 +111,10 @@ SPEC: dict[str, Any] = {
             body="Receipt", params=[_path("id", "integer")], errors=(404, 422))},
         "/containers": {"post": _op("Issue SSCCs for cases or pallets", ok=201,
                                     body="Containers", errors=(400, 422))},
+        "/containers/labels.pdf": {"get": _op(
+            "Label sheets of SSCCs", ok_type="application/pdf",
+            params=[_query("party"), _query("sscc"), _query("columns", "integer"),
+                    _query("rows", "integer")], errors=(422,))},
         "/containers/{sscc}/pack": {"post": _op("Pack held codes into a case or pallet",
                                                 body="Packing", params=[_path("sscc")],
                                                 errors=(409, 422))},
