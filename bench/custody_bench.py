@@ -491,7 +491,8 @@ def main() -> None:
         url = args.postgres or f"sqlite:///{tmp}/custody.db"
         backend = make_url(url).get_backend_name()
         print(f"== custody bench on {backend}: pallet {cases} x {per_case}, EPCIS "
-              f"{n_events:,} events, trace at {total:,} serials ==", flush=True)
+              f"{n_events:,} events, trace at {total:,} serials; load average "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} ==", flush=True)
         prepare(url)
         engine = make_engine(url)
         factory = make_session_factory(engine)

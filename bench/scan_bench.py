@@ -490,11 +490,17 @@ def bench_http(url: str, tmp: Path, token: str, serials: Sequence[str],
 
     port = free_port()
     env = {**os.environ, "TRACKER_DATABASE_URL": url}
+    single = max(total // 8, 100)
     with running(tracker_command(port, workers, threads), env, port) as server:
         # Warm-up: every worker builds its territory index and fills its pool.
         load(port, warm, headers, clients, len(warm), server.pid)
         tracker = load(port, bodies, headers, clients, total, server.pid)
+        # Diagnostic: one client, so no queueing and no lock waits; fresh scan ids.
+        alone = load(port, [json.dumps(p.body() | {"client_scan_id": f"one-{p.client_scan_id}"})
+                            .encode() for p in planned[:single]],
+                     headers, 1, single, server.pid)
     tracker_rate = report("tracker POST /api/v1/scans", tracker, total)
+    report("tracker, 1 client (diagnostic)", alone, single)
 
     minimal_db = tmp / "minimal.db"
     minimal_database(minimal_db, serials)
@@ -530,7 +536,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="scan-bench-") as tmp:
         url = f"sqlite:///{tmp}/tracker.db"
         print(f"== scan bench on sqlite: {quantity:,} serials in CN-GD, custody to "
-              f"{quantity // 5:,} of them ==", flush=True)
+              f"{quantity // 5:,} of them; load average "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} ==", flush=True)
         start = time.perf_counter()
         serials, token, actor = prepare(url, quantity, quantity // 5)
         print(f"set-up (maps, parties, batch, custody) {time.perf_counter() - start:6.2f} s",
