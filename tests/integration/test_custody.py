@@ -145,3 +145,25 @@ def test_packing_what_is_not_held_is_refused(session, net):
     with pytest.raises(Conflict, match="held by brand"):
         custody.pack(session, party="t1", container=case.sscc, codes=net.serials[:1],
                      actor=distributor("t1"))
+
+
+def test_trace_of_an_item_in_a_case_on_a_pallet_shows_the_pallet_moves(session, net,
+                                                                         settings):
+    from tracker.services.trace import trace_serial
+
+    (case,) = custody.create_containers(session, party="brand", kind="case",
+                                        company_prefix="9506000", actor=SYSTEM)
+    (pallet,) = custody.create_containers(session, party="brand", kind="pallet",
+                                          company_prefix="9506000", actor=SYSTEM)
+    custody.pack(session, party="brand", container=case.sscc, codes=net.serials[:2],
+                 actor=SYSTEM)
+    custody.pack(session, party="brand", container=pallet.sscc, codes=[case.sscc],
+                 actor=SYSTEM)
+    shipment = custody.record_shipment(session, from_party="brand", to_party="t1",
+                                       codes=[pallet.sscc], actor=SYSTEM)
+    custody.receive_shipment(session, shipment_id=shipment.id, actor=distributor("t1"))
+    trace = trace_serial(session, net.serials[0], actor=SYSTEM, settings=settings)
+    assert [e["biz_step"] for e in trace["events"]] == [
+        "commissioning", "packing", "packing", "shipping", "receiving"]
+    assert [(c["kind"], c["from"], c["to"]) for c in trace["custody"]] == [
+        ("pack", "brand", "brand"), ("ship", "brand", "t1"), ("receive", "brand", "t1")]

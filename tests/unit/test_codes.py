@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from tracker.domain.codes import ACCEPTED_FORMS, ParsedCode, parse_code
+from tracker.domain.codes import ACCEPTED_FORMS, ParsedCode, epc_key, parse_code
 from tracker.domain.gs1 import build_digital_link, sgtin_urn
 from tracker.domain.serials import with_check_character
 from tracker.errors import MalformedCode
@@ -212,3 +212,24 @@ def test_accepted_forms_message() -> None:
         "an SGTIN EPC URN (urn:epc:id:sgtin:...), an SSCC (18 digits or urn:epc:id:sscc:...) "
         "or a 15-character serial"
     )
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://id.gs1.org/01/09506000134352/21/R76QKTXBC87KXVV",
+        "https://id.gs1.org/01/09506000134353/21/R76QKTXBC87KXVV",  # bad check digit
+        "https://example.com:8080/01/09506000134352/21/a.b_c-d",
+        "http://id.example.com/01/09506000134352/21/12345678901234567890",
+        "https://id.gs1.org/01/09506000134352/21/123456789012345678901",  # too long
+        "https://id.gs1.org/01/9506000134352/21/ABC",  # GTIN-13
+        "https://id.gs1.org/01/09506000134352/10/L1/21/ABC",
+    ],
+)
+def test_epc_key_fast_path_agrees_with_the_full_parser(uri):
+    epc_key.cache_clear()
+    try:
+        expected = parse_code(uri).key or uri
+    except MalformedCode:
+        expected = uri
+    assert epc_key(uri) == expected

@@ -834,6 +834,7 @@ def _constrained_digital_link(uri: str) -> str | None:
     return uri if _DL_CONSTRAINED.fullmatch(uri) else None
 
 
+@lru_cache(maxsize=65_536)
 def _canonical_identifier(text: str) -> str | None:
     """The constrained canonical GS1 Digital Link URI for an EPC or DL URI, else None."""
     if "." not in text:  # every EPC URI and every Digital Link host has one

@@ -150,16 +150,19 @@ def store_events(session: Session, normalised: Sequence[NormalisedEvent], *, ori
             "biz_location": n.biz_location, "origin": origin,
             "capture_job_id": capture_job_id, "batch_id": None, "document": document,
         })
-    ids: list[int] = []
+    # Unsorted RETURNING lets SQLite take many rows per statement; the unique hash maps
+    # the ids back to their events.
+    id_of: dict[str, int] = {}
     for part in custody.chunks(rows, 2_000):
         result = session.execute(
-            insert(Event).returning(Event.id, sort_by_parameter_order=True), list(part))
-        ids.extend(result.scalars())
+            insert(Event.__table__).returning(Event.id, Event.event_hash), list(part))
+        id_of.update((h, i) for i, h in result)
+    ids = [id_of[n.hash] for n in normalised]
     epc_rows = [{"event_pk": pk, "key": key, "role": role}
                 for pk, n in zip(ids, normalised, strict=True)
                 for key, role in dict.fromkeys(n.epcs)]
     for part in custody.chunks(epc_rows, 10_000):
-        session.execute(insert(EventEPC), list(part))
+        session.execute(insert(EventEPC.__table__), list(part))
     return ids
 
 
@@ -189,8 +192,21 @@ def _known(session: Session, keys: Sequence[str]) -> list[custody.Resolved]:
     return resolved
 
 
+def moves_custody(n: NormalisedEvent) -> bool:
+    """Whether the event can change custody at all; most observations cannot, and need
+    no lookup of their identifiers."""
+    if n.event_type == "AggregationEvent":
+        return n.action in ("ADD", "DELETE")
+    if n.event_type != "ObjectEvent":
+        return False
+    return (n.action == "DELETE" or n.biz_step in ("shipping", "receiving")
+            or n.disposition in WITHDRAWING)
+
+
 def apply_custody(session: Session, event_pk: int, n: NormalisedEvent, *, actor: Actor) -> None:
     """Move custody as the event says, where that agrees with what is recorded."""
+    if not moves_custody(n):
+        return
     if n.event_type == "ObjectEvent" and n.action in ("OBSERVE", "ADD", None):
         items = _known(session, [k for k, role in n.epcs if role == "epc"])
         if not items:

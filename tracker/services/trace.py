@@ -44,17 +44,21 @@ def trace_serial(session: Session, serial: str, *, actor: Actor, settings: Setti
     moves = custody.history(session, key)
     spans = container_intervals(moves)
     keys = [key, *spans]
+    # Events naming the item or a container it sat in, events that moved it (a pallet's
+    # shipping moves the items in its cases), and the batch's own events.
+    named: dict[int, set[str]] = {}
+    for event_pk, named_key in session.execute(
+            select(EventEPC.event_pk, EventEPC.key).where(EventEPC.key.in_(keys))):
+        named.setdefault(event_pk, set()).add(named_key)
+    moved_by = {m.event_pk for m in moves if m.event_pk is not None}
     rows = session.scalars(
-        select(Event).where(or_(
-            Event.id.in_(select(EventEPC.event_pk).where(EventEPC.key.in_(keys))),
-            Event.batch_id == batch.id,
-        )).order_by(Event.event_time, Event.id).limit(MAX_EVENTS))
+        select(Event).where(or_(Event.id.in_(set(named) | moved_by), Event.batch_id == batch.id))
+        .order_by(Event.event_time, Event.id).limit(MAX_EVENTS))
     event_list = []
     for event in rows:
-        names = set(session.scalars(select(EventEPC.key).where(EventEPC.event_pk == event.id,
-                                                               EventEPC.key.in_(keys))))
-        if key not in names and event.batch_id != batch.id:
-            # Only the container was named: keep it if the item was inside then.
+        names = named.get(event.id, set())
+        if key not in names and event.id not in moved_by and event.batch_id != batch.id:
+            # Only a container was named: keep it if the item was inside then.
             inside = any(start <= event.event_time and (end is None or event.event_time <= end)
                          for container in names for start, end in spans.get(container, []))
             if not inside:
