@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import enum
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -88,10 +89,19 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+# SQLite admits one writer; threads of this process queue here in order instead of
+# polling in SQLite's busy handler, whose growing sleeps make a long tail of latencies.
+_sqlite_writer = threading.Lock()
+
+
 @contextlib.contextmanager
 def write_transaction(session: Session) -> Iterator[Session]:
     """One transaction that will write: on SQLite it takes the write lock up front."""
-    with session.begin():
+    if session.get_bind().dialect.name != "sqlite":
+        with session.begin():
+            yield session
+        return
+    with _sqlite_writer, session.begin():
         session.connection(execution_options=WRITE)
         yield session
 

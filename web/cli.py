@@ -328,16 +328,18 @@ def demo(ctx: Context) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--workers", type=int, help="Worker processes [default: 1 on SQLite, which "
+              "admits one writer at a time; one per CPU core on PostgreSQL].")
 @click.option("--threads", default=8, show_default=True, type=int)
 @pass_context
-def serve(ctx: Context, host: str, port: int, workers: int, threads: int) -> None:
+def serve(ctx: Context, host: str, port: int, workers: int | None, threads: int) -> None:
     """Serve the web UI, the API and the scanner app with gunicorn."""
-    from web.server import run
+    from web.server import default_workers, run
 
     if migrate.current(ctx.engine) is None:
         raise click.ClickException("the database has no schema yet: run 'tracker db upgrade'")
-    run(host=host, port=port, workers=workers, threads=threads)
+    run(host=host, port=port, threads=threads,
+        workers=workers or default_workers(ctx.settings.database_url))
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from sqlalchemy.engine import make_url
 
 
 class TrackerServer(BaseApplication):  # type: ignore[misc]
@@ -20,6 +22,15 @@ class TrackerServer(BaseApplication):  # type: ignore[misc]
         from web import create_app
 
         return create_app()
+
+
+def default_workers(database_url: str) -> int:
+    """SQLite serialises writers, and threads of one process queue for its write lock in
+    order (tracker.db.write_transaction) where processes would poll; so one process there.
+    PostgreSQL takes concurrent writers: one process per core."""
+    if make_url(database_url).get_backend_name() == "sqlite":
+        return 1
+    return os.cpu_count() or 2
 
 
 def run(*, host: str, port: int, workers: int, threads: int) -> None:

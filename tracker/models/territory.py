@@ -21,7 +21,8 @@ class Territory(Base):
         ForeignKey("territories.id", ondelete="RESTRICT"), index=True
     )
     # WKB of the (repaired) geometry; NULL for a region defined by its children.
-    geometry_wkb: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Deferred: a province is tens of KB and most reads (batches, scans) need only codes.
+    geometry_wkb: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     min_lon: Mapped[float | None]
     min_lat: Mapped[float | None]
     max_lon: Mapped[float | None]
@@ -32,5 +33,4 @@ class Territory(Base):
     created_at: Mapped[created_at]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    parent: Mapped[Territory | None] = relationship(remote_side="Territory.id", lazy="joined",
-                                                     join_depth=3)
+    parent: Mapped[Territory | None] = relationship(remote_side="Territory.id")

@@ -13,6 +13,7 @@ from tracker.domain.geojson import order_for_insert, parse_feature_collection
 from tracker.domain.gs1 import normalise_gtin
 from tracker.errors import Conflict, InvalidGeoJSON, InvalidInput, NotFound
 from tracker.models import Party, PartyRole, Product, Territory
+from tracker.services import territory_cache
 from tracker.services.auth import Actor
 from tracker.services.inputs import parse_enum
 
@@ -67,6 +68,7 @@ def import_territories(
     session.flush()
     for feature in features:
         _refuse_cycle(known[feature.code])
+    territory_cache.invalidate()
     return ImportResult(created=created, updated=updated, codes=tuple(f.code for f in features))
 
 

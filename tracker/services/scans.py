@@ -112,34 +112,51 @@ def _identify(session: Session, parsed: ParsedCode) -> Item:
     return Item(parsed, key, parsed.serial, batch, matches)
 
 
+@dataclass
+class JudgedScan:
+    """A scan judged in the read phase, ready for the short write phase."""
+
+    request: ScanRequest
+    parsed: ParsedCode
+    item: Item
+    received: dt.datetime
+    scanned_at: dt.datetime
+    judge_inputs: dict[str, Any]
+    others: list[verdicts.ScanPoint]
+    judgement: verdicts.Judgement
+    responsible: str | None
+
+
 def record_scan(session: Session, request: ScanRequest, *, actor: Actor, settings: Settings,
                 now: dt.datetime | None = None) -> dict[str, Any]:
     """Judge one field scan and store it with its verdict; return the answer.
 
-    A retried ``client_scan_id`` returns the first answer and stores nothing new.
+    A retried ``client_scan_id`` returns the first answer and stores nothing new. The
+    web layer runs the two phases in separate transactions (reads need no write lock);
+    this runs both in the caller's.
     """
+    judged = judge_scan(session, request, actor=actor, settings=settings, now=now)
+    return store_scan(session, judged, actor=actor, settings=settings)
+
+
+def judge_scan(session: Session, request: ScanRequest, *, actor: Actor, settings: Settings,
+               now: dt.datetime | None = None) -> JudgedScan:
+    """Read phase: everything the verdict needs, and the verdict. Writes nothing. A
+    retried client_scan_id is recognised in the write phase, under the write lock."""
     actor.require(Role.INSPECTOR, action="post scans")
     request = validate(request)
-    if request.client_scan_id is not None:
-        earlier = _earlier(session, actor, request.client_scan_id)
-        if earlier is not None:
-            return earlier
     parsed = parse_code(request.code) if isinstance(request.code, str) else _not_a_code(request)
     item = _identify(session, parsed)
     received = now or utcnow()
     scanned_at = request.scanned_at or received
     index = territory_index(session)
     state = session.get(CustodyState, item.key) if item.batch is not None else None
-    territory_code = None
     expected: list[str] = []
-    responsible_input: tuple[list[tuple[str, str]], str | None] = ([], None)
-
-    def authorised_fn(_party: str) -> bool:
-        return False
-
+    handoffs: list[tuple[str, str]] = []
+    last_custodian: str | None = None
+    territories_of: dict[str, list[str]] = {}
+    territory_code = item.batch.territory.code if item.batch is not None else None
     if item.batch is not None and item.gtin_matches:
-        territory_code = session.scalar(select(Territory.code).where(
-            Territory.id == item.batch.territory_id))
         moves = session.execute(
             select(CustodyMove.kind, CustodyMove.from_party, CustodyMove.to_party)
             .where(CustodyMove.key == item.key, CustodyMove.kind.in_(("ship", "receive")))
@@ -151,64 +168,79 @@ def record_scan(session: Session, request: ScanRequest, *, actor: Actor, setting
 
         def authorised(party: str) -> bool:
             return verdicts.party_is_authorised(index, territories_of.get(party, ()),
-                                                territory_code)
+                                                territory_code or "")
 
         latest = verdicts.latest_authorised_custodian(custodians, authorised)
         expected = verdicts.expected_territories(
-            index, territory_code, territories_of.get(latest, ()) if latest else None)
+            index, territory_code or "", territories_of.get(latest, ()) if latest else None)
         last_custodian = state.custodian if state is not None else item.batch.owner_party_id
-        responsible_input = (handoffs, last_custodian)
-        authorised_fn = authorised  # noqa: F811
     recalled = item.batch is not None and (
         item.batch.status is BatchStatus.RECALLED
         or (state is not None and state.disposition in WITHDRAWN))
-    others = _nearby_scans(session, item.key, scanned_at, settings) if item.batch else []
-    judgement = verdicts.judge(
-        index=index,
-        latitude=request.latitude,
-        longitude=request.longitude,
-        at=scanned_at,
-        accuracy_m=request.accuracy_m,
-        tolerance_m=settings.border_tolerance_m,
-        clone_speed_kmh=settings.clone_speed_kmh,
-        known=item.batch is not None,
-        check_ok=parsed.serial_well_formed,
-        gtin_matches=item.gtin_matches,
-        recalled=recalled,
-        other_scans=others,
-        expected_territories=expected,
-    )
+    others = list(_nearby_scans(session, item.key, scanned_at, settings)) if item.batch else []
+    judge_inputs: dict[str, Any] = dict(
+        index=index, latitude=request.latitude, longitude=request.longitude, at=scanned_at,
+        accuracy_m=request.accuracy_m, tolerance_m=settings.border_tolerance_m,
+        clone_speed_kmh=settings.clone_speed_kmh, known=item.batch is not None,
+        check_ok=parsed.serial_well_formed, gtin_matches=item.gtin_matches,
+        recalled=recalled, expected_territories=expected)
+    judgement = verdicts.judge(other_scans=others, **judge_inputs)
     responsible = None
     if judgement.verdict == Verdict.DIVERTED:
-        handoffs, last_custodian = responsible_input
-        responsible = verdicts.responsible_party(handoffs, authorised_fn, last_custodian)
+        responsible = verdicts.responsible_party(
+            handoffs,
+            lambda party: verdicts.party_is_authorised(index, territories_of.get(party, ()),
+                                                       territory_code or ""),
+            last_custodian)
+    return JudgedScan(request, parsed, item, received, scanned_at, judge_inputs, others,
+                      judgement, responsible)
+
+
+def store_scan(session: Session, judged: JudgedScan, *, actor: Actor, settings: Settings
+               ) -> dict[str, Any]:
+    """Write phase: store the scan and open or extend its violation. Scans that landed
+    since the read phase are looked at again, so a clone racing in is not missed."""
+    request, item = judged.request, judged.item
+    if request.client_scan_id is not None:
+        earlier = _earlier(session, actor, request.client_scan_id)
+        if earlier is not None:
+            return earlier
+    judgement = judged.judgement
+    if item.batch is not None:
+        others = list(_nearby_scans(session, item.key, judged.scanned_at, settings))
+        if others != judged.others:
+            judgement = verdicts.judge(other_scans=others, **judged.judge_inputs)
+    responsible = judged.responsible if judgement.verdict == Verdict.DIVERTED else None
     scan = Scan(
         client_scan_id=request.client_scan_id, inspector_id=actor.user_id,
-        code=request.code[:2000], form=parsed.form, gtin=parsed.gtin, serial=item.serial,
-        key=item.key, latitude=request.latitude, longitude=request.longitude,
-        accuracy_m=request.accuracy_m, device_id=request.device_id, scanned_at=scanned_at,
-        received_at=received, verdict=Verdict(judgement.verdict),
-        near_border=judgement.near_border,
+        code=request.code[:2000], form=judged.parsed.form, gtin=judged.parsed.gtin,
+        serial=item.serial, key=item.key, latitude=request.latitude,
+        longitude=request.longitude, accuracy_m=request.accuracy_m,
+        device_id=request.device_id, scanned_at=judged.scanned_at, received_at=judged.received,
+        verdict=Verdict(judgement.verdict), near_border=judgement.near_border,
         expected_territories=list(judgement.expected_territories),
         found_territory=judgement.found_territory, responsible_party=responsible,
         flags=list(judgement.flags), response={},
     )
-    try:
-        with session.begin_nested():
-            session.add(scan)
-            session.flush()
-    except IntegrityError:
-        # The same client_scan_id raced in from a retry: answer as the first one did.
-        earlier = _earlier(session, actor, request.client_scan_id or "")
-        if earlier is None:
-            raise
-        return earlier
-    violation_id = None
+    if session.get_bind().dialect.name == "sqlite":
+        # The write lock is held (BEGIN IMMEDIATE) and the id was checked above.
+        session.add(scan)
+        session.flush()
+    else:
+        try:
+            with session.begin_nested():
+                session.add(scan)
+                session.flush()
+        except IntegrityError:
+            # The same client_scan_id raced in from a retry: answer as the first one did.
+            earlier = _earlier(session, actor, request.client_scan_id or "")
+            if earlier is None:
+                raise
+            return earlier
     if scan.verdict is not Verdict.AUTHENTIC:
-        violation_id = violations.open_or_extend(
+        scan.violation_id = violations.open_or_extend(
             session, scan=scan, batch_id=item.batch.id if item.batch else None,
-            actor=actor, now=received).id
-    scan.violation_id = violation_id
+            actor=actor, now=judged.received).id
     scan.response = answer(scan)
     session.flush()
     return scan.response

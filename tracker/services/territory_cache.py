@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import shapely
 from sqlalchemy import func, select
@@ -13,6 +14,14 @@ from tracker.models import Territory
 
 _lock = threading.Lock()
 _cache: dict[str, tuple[tuple[object, ...], TerritoryIndex]] = {}
+_checked: dict[str, float] = {}
+# Another process's territory import shows here within this many seconds; an import in
+# this process shows at once (masterdata calls invalidate()).
+RECHECK_SECONDS = 2.0
+
+
+def invalidate() -> None:
+    _checked.clear()
 
 
 def _version(session: Session) -> tuple[object, ...]:
@@ -25,8 +34,11 @@ def _version(session: Session) -> tuple[object, ...]:
 def territory_index(session: Session) -> TerritoryIndex:
     """The current index; one cheap query checks whether the cached one is stale."""
     url = str(session.get_bind().url)
-    version = _version(session)
     cached = _cache.get(url)
+    if cached is not None and time.monotonic() - _checked.get(url, -1e9) < RECHECK_SECONDS:
+        return cached[1]
+    version = _version(session)
+    _checked[url] = time.monotonic()
     if cached is not None and cached[0] == version:
         return cached[1]
     with _lock:

@@ -19,7 +19,7 @@ def territory(t: Territory, *, geometry: bool = False) -> dict[str, Any]:
         "code": t.code,
         "name": t.name,
         "parent": t.parent.code if t.parent is not None else None,
-        "has_geometry": t.geometry_wkb is not None,
+        "has_geometry": t.min_lon is not None,  # the bbox exists exactly when a geometry does
         "bbox": None if t.min_lon is None else [t.min_lon, t.min_lat, t.max_lon, t.max_lat],
         "import_notes": list(t.import_notes or []),
         "updated_at": iso(t.updated_at),

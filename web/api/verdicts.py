@@ -46,8 +46,11 @@ def post_scan() -> Response:
         client_scan_id=field(body, "client_scan_id", str, default=None),
         device_id=field(body, "device_id", str, default=None))
     session = get_session()
+    # Judge in a read transaction, then hold the write lock only to store the result.
+    with session.begin():
+        judged = scans.judge_scan(session, scan_request, actor=g.actor, settings=settings())
     with write_transaction(session):
-        answer = scans.record_scan(session, scan_request, actor=g.actor, settings=settings())
+        answer = scans.store_scan(session, judged, actor=g.actor, settings=settings())
     return created(answer)
 
 
