@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -211,39 +211,64 @@ def store_scan(session: Session, judged: JudgedScan, *, actor: Actor, settings: 
         if others != judged.others:
             judgement = verdicts.judge(other_scans=others, **judged.judge_inputs)
     responsible = judged.responsible if judgement.verdict == Verdict.DIVERTED else None
-    scan = Scan(
+    response = {
+        "verdict": Verdict(judgement.verdict).value,
+        "near_border": judgement.near_border,
+        "expected_territories": list(judgement.expected_territories),
+        "found_territory": judgement.found_territory,
+        "responsible_party": responsible,
+        "flags": list(judgement.flags),
+        "serial": item.serial,
+        "scanned_at": judged.scanned_at.isoformat(),
+    }
+    values = dict(
         client_scan_id=request.client_scan_id, inspector_id=actor.user_id,
         code=request.code[:2000], form=judged.parsed.form, gtin=judged.parsed.gtin,
         serial=item.serial, key=item.key, latitude=request.latitude,
         longitude=request.longitude, accuracy_m=request.accuracy_m,
         device_id=request.device_id, scanned_at=judged.scanned_at, received_at=judged.received,
-        verdict=Verdict(judgement.verdict), near_border=judgement.near_border,
-        expected_territories=list(judgement.expected_territories),
+        verdict=Verdict(response["verdict"]), near_border=judgement.near_border,
+        expected_territories=response["expected_territories"],
         found_territory=judgement.found_territory, responsible_party=responsible,
-        flags=list(judgement.flags), response={},
+        violation_id=None, flags=response["flags"], response=response,
     )
+    statement = insert(Scan.__table__).returning(Scan.id)
     if session.get_bind().dialect.name == "sqlite":
         # The write lock is held (BEGIN IMMEDIATE) and the id was checked above.
-        session.add(scan)
-        session.flush()
+        scan_id = session.execute(statement, values).scalar_one()
     else:
         try:
             with session.begin_nested():
-                session.add(scan)
-                session.flush()
+                scan_id = session.execute(statement, values).scalar_one()
         except IntegrityError:
             # The same client_scan_id raced in from a retry: answer as the first one did.
             earlier = _earlier(session, actor, request.client_scan_id or "")
             if earlier is None:
                 raise
             return earlier
-    if scan.verdict is not Verdict.AUTHENTIC:
-        scan.violation_id = violations.open_or_extend(
-            session, scan=scan, batch_id=item.batch.id if item.batch else None,
-            actor=actor, now=judged.received).id
-    scan.response = answer(scan)
-    session.flush()
-    return scan.response
+    violation_id = None
+    if values["verdict"] is not Verdict.AUTHENTIC:
+        violation_id = violations.open_or_extend(
+            session, evidence=violations.Evidence(
+                scan_id=scan_id, key=item.key, serial=item.serial, gtin=judged.parsed.gtin,
+                verdict=response["verdict"], responsible_party=responsible,
+                expected_territories=response["expected_territories"],
+                found_territory=judgement.found_territory, scanned_at=judged.scanned_at),
+            batch_id=item.batch.id if item.batch else None, actor=actor, now=judged.received)
+        table = Scan.__table__
+        session.execute(update(table).where(table.c.id == scan_id)
+                        .values(violation_id=violation_id))
+    return with_ids(response, scan_id, violation_id)
+
+
+def with_ids(response: dict[str, Any], scan_id: int, violation_id: int | None
+             ) -> dict[str, Any]:
+    """The API's answer: the stored response with the scan's and violation's ids first."""
+    return {"scan_id": scan_id, "violation_id": violation_id, **response}
+
+
+def answer(scan: Scan) -> dict[str, Any]:
+    return with_ids(dict(scan.response), scan.id, scan.violation_id)
 
 
 def _not_a_code(request: ScanRequest) -> ParsedCode:
@@ -251,25 +276,10 @@ def _not_a_code(request: ScanRequest) -> ParsedCode:
                        code="invalid_field")
 
 
-def answer(scan: Scan) -> dict[str, Any]:
-    return {
-        "scan_id": scan.id,
-        "verdict": scan.verdict.value,
-        "near_border": scan.near_border,
-        "expected_territories": list(scan.expected_territories),
-        "found_territory": scan.found_territory,
-        "responsible_party": scan.responsible_party,
-        "violation_id": scan.violation_id,
-        "flags": list(scan.flags),
-        "serial": scan.serial,
-        "scanned_at": scan.scanned_at.isoformat(),
-    }
-
-
 def _earlier(session: Session, actor: Actor, client_scan_id: str) -> dict[str, Any] | None:
-    response = session.scalar(select(Scan.response).where(
-        Scan.inspector_id == actor.user_id, Scan.client_scan_id == client_scan_id))
-    return dict(response) if response else None
+    row = session.execute(select(Scan.response, Scan.id, Scan.violation_id).where(
+        Scan.inspector_id == actor.user_id, Scan.client_scan_id == client_scan_id)).first()
+    return with_ids(dict(row[0]), row[1], row[2]) if row else None
 
 
 def _party_territories(session: Session, parties: set[str]) -> dict[str, list[str]]:

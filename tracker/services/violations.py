@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,41 +46,70 @@ def _open_violation(session: Session, key: str, kind: ViolationType) -> Violatio
         Violation.status.not_in(CLOSED_STATUSES)))
 
 
-def open_or_extend(session: Session, *, scan: Scan, batch_id: int | None, actor: Actor,
-                   now: dt.datetime | None = None) -> Violation:
-    """Attach the scan to the open violation of its serial and type, or open one."""
+def _open_violation_id(session: Session, key: str, kind: ViolationType) -> int | None:
+    return session.scalar(select(Violation.id).where(
+        Violation.key == key, Violation.type == kind,
+        Violation.status.not_in(CLOSED_STATUSES)))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a scan brings to a violation (scans are written in Core for speed)."""
+
+    scan_id: int
+    key: str
+    serial: str | None
+    gtin: str | None
+    verdict: str
+    responsible_party: str | None
+    expected_territories: list[str]
+    found_territory: str | None
+    scanned_at: dt.datetime
+
+
+def open_or_extend(session: Session, *, evidence: Evidence, batch_id: int | None,
+                   actor: Actor, now: dt.datetime | None = None) -> int:
+    """Attach the scan to the open violation of its serial and type, or open one; returns
+    the violation's id. Core statements: this runs for every suspicious scan."""
     now = now or utcnow()
-    kind = ViolationType(scan.verdict.value)
-    violation = _open_violation(session, scan.key or "", kind)
-    if violation is None:
+    kind = ViolationType(evidence.verdict)
+    violation_id = _open_violation_id(session, evidence.key, kind)
+    opened = False
+    if violation_id is None:
+        values = dict(
+            key=evidence.key, serial=evidence.serial, gtin=evidence.gtin, type=kind,
+            status=ViolationStatus.OPEN, batch_id=batch_id,
+            responsible_party=evidence.responsible_party,
+            expected_territories=list(evidence.expected_territories),
+            found_territory=evidence.found_territory, scan_count=1,
+            last_scan_at=evidence.scanned_at, opened_at=now, updated_at=now)
         try:
             with session.begin_nested():
-                violation = Violation(
-                    key=scan.key or "", serial=scan.serial, gtin=scan.gtin, type=kind,
-                    batch_id=batch_id, responsible_party=scan.responsible_party,
-                    expected_territories=list(scan.expected_territories),
-                    found_territory=scan.found_territory, opened_at=now, updated_at=now)
-                session.add(violation)
-                session.flush()
-                session.add(ViolationAudit(violation_id=violation.id, at=now, actor=actor.name,
-                                           action="opened", to_status=ViolationStatus.OPEN.value,
-                                           note=f"scan {scan.id}: {scan.verdict.value}"))
+                violation_id = session.execute(
+                    insert(Violation.__table__).returning(Violation.id), values).scalar_one()
+            opened = True
         except IntegrityError:
-            # Another scan of the same serial opened it a moment ago.
-            violation = _open_violation(session, scan.key or "", kind)
-            if violation is None:
+            # Another scan of the same serial opened it a moment ago (PostgreSQL).
+            violation_id = _open_violation_id(session, evidence.key, kind)
+            if violation_id is None:
                 raise
+    if opened:
+        session.execute(insert(ViolationAudit.__table__), dict(
+            violation_id=violation_id, at=now, actor=actor.name, action="opened",
+            from_status=None, to_status=ViolationStatus.OPEN.value,
+            note=f"scan {evidence.scan_id}: {evidence.verdict}"))
     else:
-        session.add(ViolationAudit(violation_id=violation.id, at=now, actor=actor.name,
-                                   action="evidence", note=f"scan {scan.id} attached"))
-        if scan.responsible_party and not violation.responsible_party:
-            violation.responsible_party = scan.responsible_party
-    session.add(ViolationScan(violation_id=violation.id, scan_id=scan.id))
-    violation.scan_count += 1
-    violation.last_scan_at = scan.scanned_at
-    violation.updated_at = now
-    session.flush()
-    return violation
+        table = Violation.__table__
+        session.execute(update(table).where(table.c.id == violation_id).values(
+            scan_count=table.c.scan_count + 1, last_scan_at=evidence.scanned_at,
+            updated_at=now, responsible_party=func.coalesce(
+                table.c.responsible_party, evidence.responsible_party)))
+        session.execute(insert(ViolationAudit.__table__), dict(
+            violation_id=violation_id, at=now, actor=actor.name, action="evidence",
+            from_status=None, to_status=None, note=f"scan {evidence.scan_id} attached"))
+    session.execute(insert(ViolationScan.__table__),
+                    dict(violation_id=violation_id, scan_id=evidence.scan_id))
+    return violation_id
 
 
 def _visible(query: Select[Any], actor: Actor) -> Select[Any]:

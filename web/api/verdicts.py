@@ -67,7 +67,7 @@ def get_scans() -> Response:
     else:
         actor.require(Role.COMPLIANCE, Role.INSPECTOR, action="read scans")
     rows = session.scalars(query.limit(limit).offset(offset))
-    return jsonify({"items": [dict(s.response) for s in rows], "limit": limit,
+    return jsonify({"items": [scans.answer(s) for s in rows], "limit": limit,
                     "offset": offset})
 
 
@@ -97,7 +97,7 @@ def get_violations() -> Response:
 
 def violation_detail(session: Any, v: Violation) -> dict[str, Any]:
     data = violation_summary(v)
-    data["scans"] = [dict(s.response) | {"latitude": s.latitude, "longitude": s.longitude,
+    data["scans"] = [scans.answer(s) | {"latitude": s.latitude, "longitude": s.longitude,
                                          "accuracy_m": s.accuracy_m, "code": s.code,
                                          "device_id": s.device_id}
                      for s in violations.evidence(session, v.id)]
