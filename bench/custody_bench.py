@@ -249,6 +249,9 @@ def observed_in(document: dict[str, Any], candidates: Sequence[str], count: int
 
 
 def bench_capture(factory: sessionmaker[Session], document: dict[str, Any]) -> None:
+    from tracker.domain.epcis import warm_up
+
+    warm_up()  # a server compiles the schema once at start (create_app), not per capture
     n = len(document["epcisBody"]["eventList"])
     with factory() as session:
         exceptions_before = session.scalar(select(func.count()).select_from(CustodyException))

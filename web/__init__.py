@@ -23,6 +23,10 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     from web.api import bp as api_bp
 
     db.init_app(app, settings or Settings.from_env())
+    if not app.config.get("TESTING"):
+        from tracker.domain.epcis import warm_up
+
+        warm_up()
     errors.init_app(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(pages.bp)
