@@ -46,7 +46,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
@@ -97,11 +97,7 @@ def clock() -> Iterator[dict[str, float]]:
 
 def prepare(url: str) -> None:
     engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as c:
-            c.execute(text("DROP SCHEMA public CASCADE"))
-            c.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(engine)
+    migrate.rebuild(engine)
     with make_session_factory(engine)() as session, session.begin():
         # Region territories without geometry: custody and traces never look at maps.
         masterdata.import_territories(session, collection=demo.regions(), actor=SYSTEM)

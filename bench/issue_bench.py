@@ -25,7 +25,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
 
 from tracker import migrate  # noqa: E402
 from tracker.config import Settings  # noqa: E402
@@ -52,11 +51,7 @@ def rss_mb() -> float:
 
 def prepare(url: str) -> None:
     engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as c:
-            c.execute(text("DROP SCHEMA public CASCADE"))
-            c.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(engine)
+    migrate.rebuild(engine)
     with make_session_factory(engine)() as session, session.begin():
         masterdata.import_territories(session, collection=SQUARE, actor=SYSTEM)
         masterdata.create_product(session, gtin=GTIN, name="Bench tea", actor=SYSTEM)

@@ -39,19 +39,10 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
-def _reset_schema(engine: Engine) -> None:
-    """Start the run from an empty database, so migrations are tested from scratch."""
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-
-
 @pytest.fixture(scope="session")
 def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
-    _reset_schema(engine)
-    migrate.upgrade(engine)
+    migrate.rebuild(engine)  # the run starts empty, so migrations are tested from scratch
     yield engine
     engine.dispose()
 

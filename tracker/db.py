@@ -10,7 +10,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, String, TypeDecorator, create_engine, event
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Enum,
+    MetaData,
+    Select,
+    String,
+    TypeDecorator,
+    create_engine,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 
@@ -104,6 +116,14 @@ def write_transaction(session: Session) -> Iterator[Session]:
     with _sqlite_writer, session.begin():
         session.connection(execution_options=WRITE)
         yield session
+
+
+def paged(session: Session, query: Select[Any], *order_by: Any, limit: int, offset: int
+          ) -> tuple[list[Any], int]:
+    """One page of a query's entities and the total count of its rows."""
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(*order_by).limit(limit).offset(offset))
+    return list(rows), total
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -6,7 +6,8 @@ from importlib.resources import files
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy import inspect as sa_inspect
 
 
 def alembic_config(url: str) -> Config:
@@ -23,6 +24,20 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def rebuild(engine: Engine) -> None:
+    """Drop everything and migrate from nothing: for test runs and benchmarks, which
+    must start from an empty database (on PostgreSQL: its public schema is dropped)."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    else:
+        with engine.begin() as connection:
+            for table in reversed(sa_inspect(connection).get_table_names()):
+                connection.execute(text(f'DROP TABLE IF EXISTS "{table}"'))
+    upgrade(engine)
 
 
 def current(engine: Engine) -> str | None:

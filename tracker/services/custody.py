@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from tracker.db import utcnow
+from tracker.db import paged, utcnow
 from tracker.domain.codes import container_key, item_key, parse_code
 from tracker.domain.gs1 import make_sscc
 from tracker.errors import Conflict, InvalidInput, MalformedCode, NotFound, PermissionDenied
@@ -338,9 +338,7 @@ def list_shipments(session: Session, *, actor: Actor, status: str | None = None,
         query = query.where(Shipment.from_party == from_party)
     if to_party:
         query = query.where(Shipment.to_party == to_party)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Shipment.id.desc()).limit(limit).offset(offset))
-    return list(rows), total
+    return paged(session, query, Shipment.id.desc(), limit=limit, offset=offset)
 
 
 # --- receiving -----------------------------------------------------------------------

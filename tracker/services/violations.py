@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tracker.db import utcnow
+from tracker.db import paged, utcnow
 from tracker.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tracker.models import (
     CLOSED_STATUSES,
@@ -134,10 +134,8 @@ def list_violations(session: Session, *, actor: Actor, status: str | None = None
         query = query.where(Violation.responsible_party == party)
     if territory:
         query = query.where(Violation.found_territory == territory)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Violation.updated_at.desc(), Violation.id.desc())
-                           .limit(limit).offset(offset))
-    return list(rows), total
+    return paged(session, query, Violation.updated_at.desc(), Violation.id.desc(),
+                 limit=limit, offset=offset)
 
 
 def get_violation(session: Session, violation_id: int, *, actor: Actor) -> Violation:
