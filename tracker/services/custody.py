@@ -159,17 +159,22 @@ def contents(session: Session, container_keys: Sequence[str]) -> list[Holding]:
     frontier = list(container_keys)
     seen = set(frontier)
     # Breadth-first, one query per level: pallets hold cases hold items, so 2-3 levels.
+    state = CustodyState.__table__.c
+    columns = (state.key, state.custodian, state.disposition, state.container,
+               state.shipment_id, state.serial)
     while frontier:
         next_frontier = []
         for part in chunks(frontier):
-            for s in session.scalars(select(CustodyState).where(CustodyState.container.in_(part))):
-                if s.key in seen:
+            # Plain rows, not ORM objects: a pallet holds ten thousand of them.
+            for key, custodian, disposition, container, shipment_id, serial in session.execute(
+                    select(*columns).where(state.container.in_(part))):
+                if key in seen:
                     continue
-                seen.add(s.key)
-                found.append(Holding(s.key, s.custodian, s.disposition, s.container,
-                                     s.shipment_id, s.serial, True))
-                if s.key.startswith("00/"):
-                    next_frontier.append(s.key)
+                seen.add(key)
+                found.append(Holding(key, custodian, disposition, container, shipment_id,
+                                     serial, True))
+                if key.startswith("00/"):
+                    next_frontier.append(key)
         frontier = next_frontier
     return found
 
@@ -187,7 +192,7 @@ def upsert_states(session: Session, rows: list[dict[str, Any]], update_columns: 
     """Insert new custody states or change ``update_columns`` of existing ones."""
     if not rows:
         return
-    stmt = _dialect_insert(session)(CustodyState)
+    stmt = _dialect_insert(session)(CustodyState.__table__)
     stmt = stmt.on_conflict_do_update(
         index_elements=[CustodyState.key],
         set_={c: stmt.excluded[c] for c in update_columns},
@@ -199,7 +204,7 @@ def upsert_states(session: Session, rows: list[dict[str, Any]], update_columns: 
 def add_moves(session: Session, keys: Iterable[str], **fields: Any) -> None:
     rows = [{"key": k, **fields} for k in keys]
     for part in chunks(rows, 10_000):
-        session.execute(insert(CustodyMove), list(part))
+        session.execute(insert(CustodyMove.__table__), list(part))
 
 
 def get_party_or_fail(session: Session, party_id: object, field: str) -> Party:
