@@ -294,7 +294,7 @@ def ship(session: Session, *, sender: str, receiver: str, movement: Movement, ac
         event_pk = events.record_service_event(session, events.object_event(
             keys=[r.key for r in movement.lines], biz_step="shipping", disposition=IN_TRANSIT,
             now=now, source=sender, destination=receiver,
-            transaction=f"urn:tracker:shipment:{shipment.id}")).id
+            transaction=f"urn:tracker:shipment:{shipment.id}"))
     shipment.ship_event_pk = event_pk
     session.execute(insert(ShipmentLine), [
         {"shipment_id": shipment.id, "key": r.key, "code": r.code,
@@ -401,7 +401,7 @@ def apply_receipt(session: Session, shipment: Shipment, lines: Sequence[Shipment
         event_pk = events.record_service_event(session, events.object_event(
             keys=keys, biz_step="receiving", disposition=IN_PROGRESS, now=now,
             source=shipment.from_party, destination=shipment.to_party,
-            transaction=f"urn:tracker:shipment:{shipment.id}")).id
+            transaction=f"urn:tracker:shipment:{shipment.id}"))
     inner = contents(session, [k for k in keys if k.startswith("00/")])
     moved = keys + [h.key for h in inner if h.shipment_id == shipment.id]
     for part in chunks(moved):
@@ -533,7 +533,7 @@ def pack(
     if any(c.key in ancestors for c in children):
         raise InvalidInput("packing would put a container inside itself", code="invalid_packing")
     now = now or utcnow()
-    event = events.record_service_event(session, {
+    event_pk = events.record_service_event(session, {
         "type": "AggregationEvent", "eventTime": events.event_time(now),
         "eventTimeZoneOffset": "+00:00", "parentID": events.epc_uri(parent.key),
         "childEPCs": [events.epc_uri(c.key) for c in children], "action": "ADD",
@@ -542,10 +542,10 @@ def pack(
     rows = [{"key": r.key, "serial": r.serial, "custodian": packer.id, "owner": packer.id,
              "disposition": held[r.key].disposition, "shipment_id": None,
              "container": parent.key if r is not parent else held[r.key].container,
-             "last_event_pk": event.id, "updated_at": now} for r in [parent, *children]]
+             "last_event_pk": event_pk, "updated_at": now} for r in [parent, *children]]
     upsert_states(session, rows, update_columns=("container", "last_event_pk", "updated_at"))
     add_moves(session, [c.key for c in children], kind="pack", from_party=packer.id,
-              to_party=packer.id, shipment_id=None, event_pk=event.id, at=now,
+              to_party=packer.id, shipment_id=None, event_pk=event_pk, at=now,
               detail=parent.key)
     return len(children)
 
@@ -588,7 +588,7 @@ def unpack(
     if not keys:
         return 0
     now = now or utcnow()
-    event = events.record_service_event(session, {
+    event_pk = events.record_service_event(session, {
         "type": "AggregationEvent", "eventTime": events.event_time(now),
         "eventTimeZoneOffset": "+00:00", "parentID": events.epc_uri(parent.key),
         "childEPCs": [events.epc_uri(k) for k in keys], "action": "DELETE",
@@ -596,9 +596,9 @@ def unpack(
     })
     for part in chunks(keys):
         session.execute(update(CustodyState).where(CustodyState.key.in_(part)).values(
-            container=None, last_event_pk=event.id, updated_at=now))
+            container=None, last_event_pk=event_pk, updated_at=now))
     add_moves(session, keys, kind="unpack", from_party=packer.id, to_party=packer.id,
-              shipment_id=None, event_pk=event.id, at=now, detail=parent.key)
+              shipment_id=None, event_pk=event_pk, at=now, detail=parent.key)
     return len(keys)
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from tracker.db import utcnow
@@ -87,7 +87,7 @@ def capture_document(session: Session, document: object, *, actor: Actor,
     errors += [{"index": i, "code": "duplicate_event", "eventID": n.event_id or n.hash,
                 "message": f"event {i} was captured before (event hash {n.hash}); "
                            "it is stored once"} for i, n in duplicates]
-    stored = store_events(session, [n for _, n in fresh], origin="capture",
+    stored = events.store_events(session, [n for _, n in fresh], origin="capture",
                           capture_job_id=job.id, record_time=now)
     for (_, normalised), event_pk in zip(fresh, stored, strict=True):
         apply_custody(session, event_pk, normalised, actor=actor)
@@ -109,7 +109,7 @@ def capture_event(session: Session, event: object, *, actor: Actor,
     if events.find_by_hash(session, normalised.hash) is not None:
         raise Conflict(f"this event was captured before (event hash {normalised.hash})",
                        code="duplicate_event")
-    (event_pk,) = store_events(session, [normalised], origin="capture")
+    (event_pk,) = events.store_events(session, [normalised], origin="capture")
     apply_custody(session, event_pk, normalised, actor=actor)
     return session.get_one(Event, event_pk)
 
@@ -129,41 +129,6 @@ def _split_duplicates(session: Session, good: list[tuple[int, NormalisedEvent]]
             known.add(normalised.hash)
             fresh.append((index, normalised))
     return fresh, duplicates
-
-
-def store_events(session: Session, normalised: Sequence[NormalisedEvent], *, origin: str,
-                 capture_job_id: int | None = None, record_time: dt.datetime | None = None
-                 ) -> list[int]:
-    """Bulk insert: one statement for the events, one for their identifiers."""
-    if not normalised:
-        return []
-    record_time = record_time or utcnow()
-    rows = []
-    for n in normalised:
-        document = dict(n.document)
-        document.setdefault("eventID", n.hash)
-        rows.append({
-            "event_hash": n.hash, "event_id": n.event_id or n.hash, "event_type": n.event_type,
-            "action": n.action, "biz_step": n.biz_step, "disposition": n.disposition,
-            "event_time": n.event_time, "event_timezone_offset": n.event_timezone_offset,
-            "record_time": record_time, "read_point": n.read_point,
-            "biz_location": n.biz_location, "origin": origin,
-            "capture_job_id": capture_job_id, "batch_id": None, "document": document,
-        })
-    # Unsorted RETURNING lets SQLite take many rows per statement; the unique hash maps
-    # the ids back to their events.
-    id_of: dict[str, int] = {}
-    for part in custody.chunks(rows, 2_000):
-        result = session.execute(
-            insert(Event.__table__).returning(Event.id, Event.event_hash), list(part))
-        id_of.update((h, i) for i, h in result)
-    ids = [id_of[n.hash] for n in normalised]
-    epc_rows = [{"event_pk": pk, "key": key, "role": role}
-                for pk, n in zip(ids, normalised, strict=True)
-                for key, role in dict.fromkeys(n.epcs)]
-    for part in custody.chunks(epc_rows, 10_000):
-        session.execute(insert(EventEPC.__table__), list(part))
-    return ids
 
 
 # --- custody effects of captured events ----------------------------------------------

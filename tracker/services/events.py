@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -95,49 +95,49 @@ def find_by_hash(session: Session, event_hash: str) -> Event | None:
     return session.scalar(select(Event).where(Event.event_hash == event_hash))
 
 
-def store_event(
-    session: Session,
-    normalised: NormalisedEvent,
-    *,
-    origin: str,
-    capture_job_id: int | None = None,
-    batch_id: int | None = None,
-    record_time: dt.datetime | None = None,
-) -> Event:
-    """Write one event and its identifier index. The caller checks duplicates first."""
-    document = dict(normalised.document)
-    document.setdefault("eventID", normalised.hash)
-    event = Event(
-        event_hash=normalised.hash,
-        event_id=normalised.event_id or normalised.hash,
-        event_type=normalised.event_type,
-        action=normalised.action,
-        biz_step=normalised.biz_step,
-        disposition=normalised.disposition,
-        event_time=normalised.event_time,
-        event_timezone_offset=normalised.event_timezone_offset,
-        record_time=record_time or utcnow(),
-        read_point=normalised.read_point,
-        biz_location=normalised.biz_location,
-        origin=origin,
-        capture_job_id=capture_job_id,
-        batch_id=batch_id,
-        document=document,
-    )
-    session.add(event)
-    session.flush()
-    index_identifiers(session, event.id, normalised.epcs)
-    return event
+def store_events(session: Session, normalised: Sequence[NormalisedEvent], *, origin: str,
+                 capture_job_id: int | None = None, record_time: dt.datetime | None = None,
+                 batch_id: int | None = None) -> list[int]:
+    """Bulk insert: one statement for the events, one for their identifiers."""
+    if not normalised:
+        return []
+    record_time = record_time or utcnow()
+    rows = []
+    for n in normalised:
+        document = dict(n.document)
+        document.setdefault("eventID", n.hash)
+        rows.append({
+            "event_hash": n.hash, "event_id": n.event_id or n.hash, "event_type": n.event_type,
+            "action": n.action, "biz_step": n.biz_step, "disposition": n.disposition,
+            "event_time": n.event_time, "event_timezone_offset": n.event_timezone_offset,
+            "record_time": record_time, "read_point": n.read_point,
+            "biz_location": n.biz_location, "origin": origin,
+            "capture_job_id": capture_job_id, "batch_id": batch_id, "document": document,
+        })
+    # Unsorted RETURNING lets SQLite take many rows per statement; the unique hash maps
+    # the ids back to their events.
+    id_of: dict[str, int] = {}
+    for part in _chunks(rows, 2_000):
+        result = session.execute(
+            insert(Event.__table__).returning(Event.id, Event.event_hash), list(part))
+        id_of.update((h, i) for i, h in result)
+    ids = [id_of[n.hash] for n in normalised]
+    epc_rows = [{"event_pk": pk, "key": key, "role": role}
+                for pk, n in zip(ids, normalised, strict=True)
+                for key, role in dict.fromkeys(n.epcs)]
+    for part in _chunks(epc_rows, 10_000):
+        session.execute(insert(EventEPC.__table__), list(part))
+    return ids
 
 
-def index_identifiers(session: Session, event_pk: int, epcs: Iterable[tuple[str, str]]) -> None:
-    rows = [{"event_pk": event_pk, "key": key, "role": role}
-            for key, role in dict.fromkeys(epcs)]
-    if rows:
-        session.execute(insert(EventEPC), rows)
+def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
 
 
 def record_service_event(session: Session, document: dict[str, Any], *,
-                         batch_id: int | None = None) -> Event:
-    """Store an event the tracker itself made (issuing, shipping, packing)."""
-    return store_event(session, normalise_event(document), origin="service", batch_id=batch_id)
+                         batch_id: int | None = None) -> int:
+    """Store an event the tracker itself made (issuing, shipping, packing); its id."""
+    (event_pk,) = store_events(session, [normalise_event(document)], origin="service",
+                               batch_id=batch_id)
+    return event_pk
