@@ -83,13 +83,24 @@ def validate(request: ScanRequest) -> ScanRequest:
 
 
 @dataclass(frozen=True)
+class BatchFacts:
+    """The few columns of a serial's batch a verdict needs (read as one row, no ORM)."""
+
+    id: int
+    gtin: str
+    status: BatchStatus
+    owner_party_id: str | None
+    territory_code: str
+
+
+@dataclass(frozen=True)
 class Item:
     """What the tracker knows of the scanned code."""
 
     parsed: ParsedCode
     key: str
     serial: str | None
-    batch: Batch | None
+    batch: BatchFacts | None
     gtin_matches: bool
 
 
@@ -102,8 +113,12 @@ def _identify(session: Session, parsed: ParsedCode) -> Item:
                            code="no_serial")
     batch = None
     if parsed.serial_well_formed:
-        batch = session.scalar(select(Batch).join(Serial, Serial.batch_id == Batch.id)
-                               .where(Serial.serial == parsed.serial))
+        row = session.execute(
+            select(Batch.id, Batch.gtin, Batch.status, Batch.owner_party_id, Territory.code)
+            .join(Serial, Serial.batch_id == Batch.id)
+            .join(Territory, Territory.id == Batch.territory_id)
+            .where(Serial.serial == parsed.serial)).first()
+        batch = BatchFacts(*row) if row is not None else None
     if batch is None:
         key = parsed.key or f"serial/{parsed.serial}"
         return Item(parsed, key, parsed.serial, None, False)
@@ -150,12 +165,22 @@ def judge_scan(session: Session, request: ScanRequest, *, actor: Actor, settings
     received = now or utcnow()
     scanned_at = request.scanned_at or received
     index = territory_index(session)
-    state = session.get(CustodyState, item.key) if item.batch is not None else None
+    custodian_now, disposition = None, None
+    if item.batch is not None:
+        state = session.execute(select(CustodyState.custodian, CustodyState.disposition)
+                                .where(CustodyState.key == item.key)).first()
+        if state is not None:
+            custodian_now, disposition = state
     expected: list[str] = []
     handoffs: list[tuple[str, str]] = []
     last_custodian: str | None = None
     territories_of: dict[str, list[str]] = {}
-    territory_code = item.batch.territory.code if item.batch is not None else None
+    territory_code = item.batch.territory_code if item.batch is not None else ""
+
+    def authorised(party: str) -> bool:
+        return verdicts.party_is_authorised(index, territories_of.get(party, ()),
+                                            territory_code)
+
     if item.batch is not None and item.gtin_matches:
         moves = session.execute(
             select(CustodyMove.kind, CustodyMove.from_party, CustodyMove.to_party)
@@ -164,19 +189,15 @@ def judge_scan(session: Session, request: ScanRequest, *, actor: Actor, settings
         handoffs = [(f, t) for kind, f, t in moves if kind == "ship"]
         custodians = [p for p in [item.batch.owner_party_id] if p] + [
             t for kind, _f, t in moves if kind == "receive"]
-        territories_of = _party_territories(session, {*custodians, *(t for _, t in handoffs)})
-
-        def authorised(party: str) -> bool:
-            return verdicts.party_is_authorised(index, territories_of.get(party, ()),
-                                                territory_code or "")
-
+        territories_of.update(
+            _party_territories(session, {*custodians, *(t for _, t in handoffs)}))
         latest = verdicts.latest_authorised_custodian(custodians, authorised)
         expected = verdicts.expected_territories(
-            index, territory_code or "", territories_of.get(latest, ()) if latest else None)
-        last_custodian = state.custodian if state is not None else item.batch.owner_party_id
+            index, territory_code, territories_of.get(latest, ()) if latest else None)
+        last_custodian = custodian_now if disposition is not None else item.batch.owner_party_id
     recalled = item.batch is not None and (
         item.batch.status is BatchStatus.RECALLED
-        or (state is not None and state.disposition in WITHDRAWN))
+        or disposition in WITHDRAWN)
     others = list(_nearby_scans(session, item.key, scanned_at, settings)) if item.batch else []
     judge_inputs: dict[str, Any] = dict(
         index=index, latitude=request.latitude, longitude=request.longitude, at=scanned_at,
@@ -187,11 +208,7 @@ def judge_scan(session: Session, request: ScanRequest, *, actor: Actor, settings
     judgement = verdicts.judge(other_scans=others, **judge_inputs)
     responsible = None
     if judgement.verdict == Verdict.DIVERTED:
-        responsible = verdicts.responsible_party(
-            handoffs,
-            lambda party: verdicts.party_is_authorised(index, territories_of.get(party, ()),
-                                                       territory_code or ""),
-            last_custodian)
+        responsible = verdicts.responsible_party(handoffs, authorised, last_custodian)
     return JudgedScan(request, parsed, item, received, scanned_at, judge_inputs, others,
                       judgement, responsible)
 
