@@ -352,6 +352,12 @@ def _check_cset82(kind: str, value: str, max_length: int, code: str) -> None:
         )
 
 
+def check_lot(lot: str) -> str:
+    """A batch/lot number (AI 10) as GS1 allows it: 1 to 20 characters of CSET 82."""
+    _check_cset82("lot", lot, 20, "invalid_lot")
+    return lot
+
+
 def build_digital_link(
     base: str,
     gtin14: str,
@@ -375,8 +381,7 @@ def build_digital_link(
     _check_cset82("serial", serial, 20, "invalid_serial")
     uri = f"{base.rstrip('/')}/01/{gtin}"
     if lot is not None:
-        _check_cset82("lot", lot, 20, "invalid_lot")
-        uri += f"/10/{uri_escape(lot)}"
+        uri += f"/10/{uri_escape(check_lot(lot))}"
     uri += f"/21/{uri_escape(serial)}"
     if expiry is not None:
         uri += f"?17={expiry:%y%m%d}"

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracker.db import utcnow
 from tracker.errors import (
     AuthenticationRequired,
     Conflict,
@@ -151,11 +150,3 @@ def authenticate_password(session: Session, name: str, password: str) -> Actor:
         raise AuthenticationRequired("wrong user name or password", code="invalid_credentials")
     return actor_for(user)
 
-
-def revoke_token(session: Session, token: str, *, actor: Actor) -> None:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    if row is None:
-        raise NotFound("no such token", code="unknown_token")
-    if row.user_id != actor.user_id:
-        actor.require(action="revoke another user's token")
-    row.revoked_at = utcnow()

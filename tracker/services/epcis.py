@@ -16,9 +16,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from tracker.db import utcnow
+from tracker.domain.codes import epc_key
 from tracker.domain.epcis import (
     NormalisedEvent,
     document_events,
+    normalise_cbv,
     normalise_event,
     validate_document,
     validate_event,
@@ -351,9 +353,6 @@ def _time(name: str, value: str) -> dt.datetime:
 def query_events(session: Session, params: dict[str, str], *, actor: Actor,
                  per_page: int = 30, after: int | None = None) -> tuple[list[Event], int | None]:
     """EPCIS query parameters to events, ordered by storage; returns (page, next cursor)."""
-    from tracker.domain.codes import epc_key
-    from tracker.domain.epcis import normalise_cbv
-
     actor.require(Role.COMPLIANCE, action="query EPCIS events")
     query: Select[Any] = select(Event)
     for name, value in params.items():

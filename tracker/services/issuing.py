@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -13,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tracker.config import Settings
 from tracker.domain import serials as serial_format
-from tracker.domain.gs1 import build_digital_link, sgtin_urn
+from tracker.domain.gs1 import build_digital_link, check_lot, sgtin_urn
 from tracker.errors import InvalidInput, MalformedCode, NotFound, TrackerError
 from tracker.models import Batch, Party, PartyRole, Role, Serial
 from tracker.services import events
@@ -23,8 +22,6 @@ from tracker.services.masterdata import get_product, resolve_territories
 # Rows per round trip: big enough that per-statement cost vanishes, small enough that
 # memory stays flat however many serials a request asks for.
 CHUNK = 50_000
-# GS1 AI 10 (batch/lot): up to 20 characters of the CSET 82 set.
-_LOT = re.compile(r"""[!"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}""")
 # With 69 bits per serial a collision is rare; this many rounds without progress means
 # the random source is broken, not unlucky.
 MAX_STALLED_ROUNDS = 20
@@ -66,12 +63,8 @@ def issue_batch(
             f"{settings.max_batch_quantity:,} serials per batch",
             code="invalid_quantity",
         )
-    if lot is not None and not _LOT.fullmatch(lot):
-        raise InvalidInput(
-            f"lot {lot!r} is not a GS1 batch/lot number: 1 to 20 characters of the GS1 "
-            "AI 10 set (letters, digits and !\"%&'()*+,-./:;<=>?_)",
-            code="invalid_lot",
-        )
+    if lot is not None:
+        check_lot(lot)
     product = get_product(session, gtin)
     (area,) = resolve_territories(session, [territory])
     batch = Batch(

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import shapely
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.domain.geojson import order_for_insert, parse_feature_collection
@@ -209,6 +209,3 @@ def list_parties(session: Session, *, actor: Actor) -> list[Party]:
     del actor
     return list(session.scalars(select(Party).order_by(Party.tier, Party.id)))
 
-
-def count_territories(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Territory)) or 0

@@ -40,12 +40,6 @@ TRANSITIONS: dict[ViolationStatus, set[ViolationStatus]] = {
 }
 
 
-def _open_violation(session: Session, key: str, kind: ViolationType) -> Violation | None:
-    return session.scalar(select(Violation).where(
-        Violation.key == key, Violation.type == kind,
-        Violation.status.not_in(CLOSED_STATUSES)))
-
-
 def _open_violation_id(session: Session, key: str, kind: ViolationType) -> int | None:
     return session.scalar(select(Violation.id).where(
         Violation.key == key, Violation.type == kind,
@@ -180,7 +174,7 @@ def review(session: Session, violation_id: int, *, status: str, note: str | None
         raise Conflict(f"violation {violation_id} is {violation.status.value}; it can move to: "
                        f"{allowed}", code="invalid_transition")
     if target is ViolationStatus.INVESTIGATING and violation.status in CLOSED_STATUSES:
-        if _open_violation(session, violation.key, violation.type) is not None:
+        if _open_violation_id(session, violation.key, violation.type) is not None:
             raise Conflict(f"another open {violation.type.value} violation exists for this "
                            "serial; review that one", code="invalid_transition")
     now = now or utcnow()
