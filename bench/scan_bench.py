@@ -480,8 +480,10 @@ def minimal_database(path: Path, serials: Sequence[str]) -> None:
 
 
 def bench_http(url: str, tmp: Path, token: str, serials: Sequence[str],
-               planned: Sequence[Planned], clients: int, total: int) -> None:
-    workers, threads = serve_defaults(url)
+               planned: Sequence[Planned], clients: int, total: int,
+               workers: int | None = None, threads: int | None = None) -> None:
+    default_workers, default_threads = serve_defaults(url)
+    workers, threads = workers or default_workers, threads or default_threads
     warm = [json.dumps(p.body() | {"client_scan_id": f"warm-{p.client_scan_id}"}).encode()
             for p in planned[:max(clients * 8, 100)]]
     bodies = [json.dumps(p.body()).encode() for p in planned]
@@ -527,6 +529,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, help="HTTP requests per server "
                         "(default 4,000)")
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, help="server processes, both servers "
+                        "(default: what tracker serve uses)")
+    parser.add_argument("--threads", type=int, help="threads per process, both servers "
+                        "(default: what tracker serve uses)")
     parser.add_argument("--skip-api", action="store_true", help="the service only")
     args = parser.parse_args()
     quantity = args.serials or (2_000 if args.quick else 20_000)
@@ -546,7 +552,7 @@ def main() -> None:
         bench_service(url, actor, plan_scans(n_service, serials, rng, "svc"))
         if not args.skip_api:
             bench_http(url, Path(tmp), token, serials, plan_scans(total, serials, rng, "http"),
-                       args.clients, total)
+                       args.clients, total, args.workers, args.threads)
 
 
 if __name__ == "__main__":

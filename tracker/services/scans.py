@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, literal, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,45 @@ from tracker.services.territory_cache import territory_index
 MAX_SURFACE_KM = 20_037.5
 WITHDRAWN = {"recalled", "destroyed", "stolen"}
 MAX_CLIENT_ID = 200
+
+# The statements of the scan path, built once: a scan runs about ten of them, and
+# building a statement costs several times what executing a cached one does.
+_serial, _batch, _territory = Serial.__table__.c, Batch.__table__.c, Territory.__table__.c
+_state, _move, _scan = CustodyState.__table__.c, CustodyMove.__table__.c, Scan.__table__.c
+# The serial's batch and the item's custody state in one round trip. The state's key is
+# tracker.domain.codes.item_key(batch GTIN, serial), spelled in SQL.
+_ITEM = (
+    select(_batch.id, _batch.gtin, _batch.status, _batch.owner_party_id, _territory.code,
+           _state.custodian, _state.disposition)
+    .select_from(Serial.__table__)
+    .join(Batch.__table__, _batch.id == _serial.batch_id)
+    .join(Territory.__table__, _territory.id == _batch.territory_id)
+    .outerjoin(CustodyState.__table__,
+               _state.key == literal("01/") + _batch.gtin + literal("/21/") + _serial.serial)
+    .where(_serial.serial == bindparam("serial"))
+)
+_HANDOFFS = (
+    select(_move.kind, _move.from_party, _move.to_party)
+    .where(_move.key == bindparam("key"), _move.kind.in_(("ship", "receive")))
+    .order_by(_move.at, _move.id)
+)
+_PARTY_TERRITORIES = (
+    select(party_territories.c.party_id, _territory.code)
+    .join(Territory.__table__, _territory.id == party_territories.c.territory_id)
+    .where(party_territories.c.party_id.in_(bindparam("parties", expanding=True)))
+)
+_NEARBY = (
+    select(_scan.latitude, _scan.longitude, _scan.scanned_at)
+    .where(_scan.key == bindparam("key"), _scan.scanned_at >= bindparam("since"),
+           _scan.scanned_at <= bindparam("until"))
+    .limit(1000)
+)
+_EARLIER = select(_scan.response, _scan.id, _scan.violation_id).where(
+    _scan.inspector_id == bindparam("inspector"),
+    _scan.client_scan_id == bindparam("client_scan_id"))
+_INSERT_SCAN = insert(Scan.__table__).returning(_scan.id)
+_SET_VIOLATION = (update(Scan.__table__).where(_scan.id == bindparam("scan_id"))
+                  .values(violation_id=bindparam("new_violation_id")))
 
 
 @dataclass(frozen=True)
@@ -95,36 +134,34 @@ class BatchFacts:
 
 @dataclass(frozen=True)
 class Item:
-    """What the tracker knows of the scanned code."""
+    """What the tracker knows of the scanned code, and who holds it now."""
 
     parsed: ParsedCode
     key: str
     serial: str | None
     batch: BatchFacts | None
     gtin_matches: bool
+    custodian: str | None = None
+    disposition: str | None = None
 
 
-def _identify(session: Session, parsed: ParsedCode) -> Item:
+def _identify(connection: Connection, parsed: ParsedCode) -> Item:
     if parsed.sscc is not None:
         raise InvalidInput("this is the code of a case or pallet; scan the item's own code",
                            code="not_an_item")
     if parsed.serial is None:
         raise InvalidInput("the code names a product but no serial number (no /21/ part)",
                            code="no_serial")
-    batch = None
-    if parsed.serial_well_formed:
-        row = session.execute(
-            select(Batch.id, Batch.gtin, Batch.status, Batch.owner_party_id, Territory.code)
-            .join(Serial, Serial.batch_id == Batch.id)
-            .join(Territory, Territory.id == Batch.territory_id)
-            .where(Serial.serial == parsed.serial)).first()
-        batch = BatchFacts(*row) if row is not None else None
-    if batch is None:
+    row = (connection.execute(_ITEM, {"serial": parsed.serial}).first()
+           if parsed.serial_well_formed else None)
+    if row is None:
         key = parsed.key or f"serial/{parsed.serial}"
         return Item(parsed, key, parsed.serial, None, False)
-    matches = parsed.gtin is None or parsed.gtin == batch.gtin
-    key = item_key(batch.gtin, parsed.serial) if matches else (parsed.key or parsed.serial)
-    return Item(parsed, key, parsed.serial, batch, matches)
+    batch = BatchFacts(*row[:5])
+    if parsed.gtin is not None and parsed.gtin != batch.gtin:
+        return Item(parsed, parsed.key or parsed.serial, parsed.serial, batch, False)
+    return Item(parsed, item_key(batch.gtin, parsed.serial), parsed.serial, batch, True,
+                custodian=row[5], disposition=row[6])
 
 
 @dataclass
@@ -161,16 +198,11 @@ def judge_scan(session: Session, request: ScanRequest, *, actor: Actor, settings
     actor.require(Role.INSPECTOR, action="post scans")
     request = validate(request)
     parsed = parse_code(request.code) if isinstance(request.code, str) else _not_a_code(request)
-    item = _identify(session, parsed)
+    connection = session.connection()
+    item = _identify(connection, parsed)
     received = now or utcnow()
     scanned_at = request.scanned_at or received
     index = territory_index(session)
-    custodian_now, disposition = None, None
-    if item.batch is not None:
-        state = session.execute(select(CustodyState.custodian, CustodyState.disposition)
-                                .where(CustodyState.key == item.key)).first()
-        if state is not None:
-            custodian_now, disposition = state
     expected: list[str] = []
     handoffs: list[tuple[str, str]] = []
     last_custodian: str | None = None
@@ -182,23 +214,21 @@ def judge_scan(session: Session, request: ScanRequest, *, actor: Actor, settings
                                             territory_code)
 
     if item.batch is not None and item.gtin_matches:
-        moves = session.execute(
-            select(CustodyMove.kind, CustodyMove.from_party, CustodyMove.to_party)
-            .where(CustodyMove.key == item.key, CustodyMove.kind.in_(("ship", "receive")))
-            .order_by(CustodyMove.at, CustodyMove.id)).all()
+        moves = connection.execute(_HANDOFFS, {"key": item.key}).all()
         handoffs = [(f, t) for kind, f, t in moves if kind == "ship"]
         custodians = [p for p in [item.batch.owner_party_id] if p] + [
             t for kind, _f, t in moves if kind == "receive"]
         territories_of.update(
-            _party_territories(session, {*custodians, *(t for _, t in handoffs)}))
+            _party_territories(connection, {*custodians, *(t for _, t in handoffs)}))
         latest = verdicts.latest_authorised_custodian(custodians, authorised)
         expected = verdicts.expected_territories(
             index, territory_code, territories_of.get(latest, ()) if latest else None)
-        last_custodian = custodian_now if disposition is not None else item.batch.owner_party_id
+        last_custodian = (item.custodian if item.disposition is not None
+                          else item.batch.owner_party_id)
     recalled = item.batch is not None and (
         item.batch.status is BatchStatus.RECALLED
-        or disposition in WITHDRAWN)
-    others = list(_nearby_scans(session, item.key, scanned_at, settings)) if item.batch else []
+        or item.disposition in WITHDRAWN)
+    others = _nearby_scans(connection, item.key, scanned_at, settings) if item.batch else []
     judge_inputs: dict[str, Any] = dict(
         index=index, latitude=request.latitude, longitude=request.longitude, at=scanned_at,
         accuracy_m=request.accuracy_m, tolerance_m=settings.border_tolerance_m,
@@ -218,13 +248,14 @@ def store_scan(session: Session, judged: JudgedScan, *, actor: Actor, settings: 
     """Write phase: store the scan and open or extend its violation. Scans that landed
     since the read phase are looked at again, so a clone racing in is not missed."""
     request, item = judged.request, judged.item
+    connection = session.connection()
     if request.client_scan_id is not None:
-        earlier = _earlier(session, actor, request.client_scan_id)
+        earlier = _earlier(connection, actor, request.client_scan_id)
         if earlier is not None:
             return earlier
     judgement = judged.judgement
     if item.batch is not None:
-        others = list(_nearby_scans(session, item.key, judged.scanned_at, settings))
+        others = _nearby_scans(connection, item.key, judged.scanned_at, settings)
         if others != judged.others:
             judgement = verdicts.judge(other_scans=others, **judged.judge_inputs)
     responsible = judged.responsible if judgement.verdict == Verdict.DIVERTED else None
@@ -249,17 +280,16 @@ def store_scan(session: Session, judged: JudgedScan, *, actor: Actor, settings: 
         found_territory=judgement.found_territory, responsible_party=responsible,
         violation_id=None, flags=response["flags"], response=response,
     )
-    statement = insert(Scan.__table__).returning(Scan.id)
-    if session.get_bind().dialect.name == "sqlite":
+    if connection.dialect.name == "sqlite":
         # The write lock is held (BEGIN IMMEDIATE) and the id was checked above.
-        scan_id = session.execute(statement, values).scalar_one()
+        scan_id = connection.execute(_INSERT_SCAN, values).scalar_one()
     else:
         try:
             with session.begin_nested():
-                scan_id = session.execute(statement, values).scalar_one()
+                scan_id = connection.execute(_INSERT_SCAN, values).scalar_one()
         except IntegrityError:
             # The same client_scan_id raced in from a retry: answer as the first one did.
-            earlier = _earlier(session, actor, request.client_scan_id or "")
+            earlier = _earlier(connection, actor, request.client_scan_id or "")
             if earlier is None:
                 raise
             return earlier
@@ -272,9 +302,8 @@ def store_scan(session: Session, judged: JudgedScan, *, actor: Actor, settings: 
                 expected_territories=response["expected_territories"],
                 found_territory=judgement.found_territory, scanned_at=judged.scanned_at),
             batch_id=item.batch.id if item.batch else None, actor=actor, now=judged.received)
-        table = Scan.__table__
-        session.execute(update(table).where(table.c.id == scan_id)
-                        .values(violation_id=violation_id))
+        connection.execute(_SET_VIOLATION, {"scan_id": scan_id,
+                                            "new_violation_id": violation_id})
     return with_ids(response, scan_id, violation_id)
 
 
@@ -293,31 +322,23 @@ def _not_a_code(request: ScanRequest) -> ParsedCode:
                        code="invalid_field")
 
 
-def _earlier(session: Session, actor: Actor, client_scan_id: str) -> dict[str, Any] | None:
-    row = session.execute(select(Scan.response, Scan.id, Scan.violation_id).where(
-        Scan.inspector_id == actor.user_id, Scan.client_scan_id == client_scan_id)).first()
+def _earlier(connection: Connection, actor: Actor, client_scan_id: str
+             ) -> dict[str, Any] | None:
+    row = connection.execute(_EARLIER, {"inspector": actor.user_id,
+                                        "client_scan_id": client_scan_id}).first()
     return with_ids(dict(row[0]), row[1], row[2]) if row else None
 
 
-def _party_territories(session: Session, parties: set[str]) -> dict[str, list[str]]:
-    if not parties:
-        return {}
-    rows = session.execute(
-        select(party_territories.c.party_id, Territory.code)
-        .join(Territory, Territory.id == party_territories.c.territory_id)
-        .where(party_territories.c.party_id.in_(parties)))
+def _party_territories(connection: Connection, parties: set[str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    for party, code in rows:
-        found.setdefault(party, []).append(code)
+    if parties:
+        for party, code in connection.execute(_PARTY_TERRITORIES, {"parties": list(parties)}):
+            found.setdefault(party, []).append(code)
     return found
 
 
-def _nearby_scans(session: Session, key: str, at: dt.datetime, settings: Settings
-                  ) -> Sequence[verdicts.ScanPoint]:
+def _nearby_scans(connection: Connection, key: str, at: dt.datetime, settings: Settings
+                  ) -> list[verdicts.ScanPoint]:
     window = dt.timedelta(hours=MAX_SURFACE_KM / settings.clone_speed_kmh)
-    rows = session.execute(
-        select(Scan.latitude, Scan.longitude, Scan.scanned_at)
-        .where(Scan.key == key, Scan.scanned_at >= at - window, Scan.scanned_at <= at + window)
-        .limit(1000))
+    rows = connection.execute(_NEARBY, {"key": key, "since": at - window, "until": at + window})
     return [verdicts.ScanPoint(lat, lon, when) for lat, lon, when in rows]
-

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,10 +40,22 @@ TRANSITIONS: dict[ViolationStatus, set[ViolationStatus]] = {
 }
 
 
+# Built once: open_or_extend runs for every suspicious scan.
+_violation = Violation.__table__.c
+_OPEN_VIOLATION = select(_violation.id).where(
+    _violation.key == bindparam("key"), _violation.type == bindparam("type"),
+    _violation.status.not_in(CLOSED_STATUSES))
+_INSERT_VIOLATION = insert(Violation.__table__).returning(_violation.id)
+_EXTEND_VIOLATION = update(Violation.__table__).where(_violation.id == bindparam("violation")).values(
+    scan_count=_violation.scan_count + 1, last_scan_at=bindparam("scanned_at"),
+    updated_at=bindparam("now"), responsible_party=func.coalesce(
+        _violation.responsible_party, bindparam("responsible")))
+_INSERT_AUDIT = insert(ViolationAudit.__table__)
+_INSERT_EVIDENCE = insert(ViolationScan.__table__)
+
+
 def _open_violation_id(session: Session, key: str, kind: ViolationType) -> int | None:
-    return session.scalar(select(Violation.id).where(
-        Violation.key == key, Violation.type == kind,
-        Violation.status.not_in(CLOSED_STATUSES)))
+    return session.connection().execute(_OPEN_VIOLATION, {"key": key, "type": kind}).scalar()
 
 
 @dataclass(frozen=True)
@@ -79,30 +91,29 @@ def open_or_extend(session: Session, *, evidence: Evidence, batch_id: int | None
             last_scan_at=evidence.scanned_at, opened_at=now, updated_at=now)
         try:
             with session.begin_nested():
-                violation_id = session.execute(
-                    insert(Violation.__table__).returning(Violation.id), values).scalar_one()
+                violation_id = session.connection().execute(
+                    _INSERT_VIOLATION, values).scalar_one()
             opened = True
         except IntegrityError:
             # Another scan of the same serial opened it a moment ago (PostgreSQL).
             violation_id = _open_violation_id(session, evidence.key, kind)
             if violation_id is None:
                 raise
+    connection = session.connection()
     if opened:
-        session.execute(insert(ViolationAudit.__table__), dict(
+        connection.execute(_INSERT_AUDIT, dict(
             violation_id=violation_id, at=now, actor=actor.name, action="opened",
             from_status=None, to_status=ViolationStatus.OPEN.value,
             note=f"scan {evidence.scan_id}: {evidence.verdict}"))
     else:
-        table = Violation.__table__
-        session.execute(update(table).where(table.c.id == violation_id).values(
-            scan_count=table.c.scan_count + 1, last_scan_at=evidence.scanned_at,
-            updated_at=now, responsible_party=func.coalesce(
-                table.c.responsible_party, evidence.responsible_party)))
-        session.execute(insert(ViolationAudit.__table__), dict(
+        connection.execute(_EXTEND_VIOLATION, dict(
+            violation=violation_id, scanned_at=evidence.scanned_at, now=now,
+            responsible=evidence.responsible_party))
+        connection.execute(_INSERT_AUDIT, dict(
             violation_id=violation_id, at=now, actor=actor.name, action="evidence",
             from_status=None, to_status=None, note=f"scan {evidence.scan_id} attached"))
-    session.execute(insert(ViolationScan.__table__),
-                    dict(violation_id=violation_id, scan_id=evidence.scan_id))
+    connection.execute(_INSERT_EVIDENCE,
+                       dict(violation_id=violation_id, scan_id=evidence.scan_id))
     return violation_id
 
 
