@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,6 +29,7 @@ from tracker.domain.verdicts import (
     expected_territories,
     judge,
     latest_authorised_custodian,
+    may_exceed_speed,
     party_is_authorised,
     responsible_party,
     travel_speed_kmh,
@@ -353,6 +355,27 @@ def test_travel_speed_at_the_same_place_is_zero_even_at_the_same_instant() -> No
 
 def test_travel_speed_between_two_places_at_the_same_instant_is_infinite() -> None:
     assert travel_speed_kmh(at(GUANGZHOU), at(SHENZHEN)) == math.inf
+
+
+def test_the_spherical_shortcut_never_hides_a_speed_above_the_limit() -> None:
+    # Pole to pole, along the equator, across the antimeridian, near and far: wherever
+    # the exact speed exceeds the limit, the shortcut must send the pair to be measured.
+    rng = random.Random(7)
+    skipped = 0
+    for _ in range(20_000):
+        a = ScanPoint(rng.uniform(-90, 90), rng.uniform(-180, 180), T0)
+        b = ScanPoint(rng.uniform(-90, 90), rng.uniform(-180, 180),
+                      T0 + dt.timedelta(hours=rng.uniform(0.001, 30)))
+        exact = travel_speed_kmh(a, b)
+        limit = exact * rng.uniform(0.985, 1.015)  # limits within 1.5 % of the speed
+        if not may_exceed_speed(a, b, limit):
+            skipped += 1
+            assert exact <= limit, (a, b, exact, limit)
+    assert skipped > 1_000  # the shortcut is taken, not just always refused
+
+
+def test_the_spherical_shortcut_measures_two_places_at_the_same_instant() -> None:
+    assert may_exceed_speed(at(GUANGZHOU), at(SHENZHEN), 1e12)
 
 
 def test_a_scan_time_without_timezone_is_refused() -> None:

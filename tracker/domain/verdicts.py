@@ -64,6 +64,7 @@ __all__ = [
     "expected_territories",
     "judge",
     "latest_authorised_custodian",
+    "may_exceed_speed",
     "party_is_authorised",
     "responsible_party",
     "travel_speed_kmh",
@@ -141,6 +142,25 @@ def travel_speed_kmh(a: ScanPoint, b: ScanPoint) -> float:
     return km / hours
 
 
+# Geodesic distances on WGS84 differ from great-circle distances on a sphere of the
+# equatorial radius by less than 0.5 %; a pair whose spherical speed is more than this
+# margin below the limit cannot exceed it, and skips the (costly) exact measure.
+_EQUATORIAL_RADIUS_KM = 6378.137
+_SPHERE_MARGIN = 1.01
+
+
+def may_exceed_speed(a: ScanPoint, b: ScanPoint, limit_kmh: float) -> bool:
+    """False only when the two scans certainly imply no speed above ``limit_kmh``."""
+    hours = abs((b.at - a.at).total_seconds()) / 3600.0
+    if hours == 0.0:
+        return True
+    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
+    haversine = (math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2)
+                 * math.sin(math.radians(b.lon - a.lon) / 2) ** 2)
+    km = 2 * _EQUATORIAL_RADIUS_KM * math.asin(min(1.0, math.sqrt(haversine)))
+    return km * _SPHERE_MARGIN >= limit_kmh * hours
+
+
 def judge(
     index: TerritoryIndex,
     *,
@@ -191,7 +211,8 @@ def judge(
     if recalled:
         flags.append("recalled")
 
-    speed = max((travel_speed_kmh(scan, other) for other in other_scans), default=0.0)
+    speed = max((travel_speed_kmh(scan, other) for other in other_scans
+                 if may_exceed_speed(scan, other, clone_speed_kmh)), default=0.0)
     cloned = speed > clone_speed_kmh
     if cloned:
         shown = "inf" if math.isinf(speed) else str(round(speed))
