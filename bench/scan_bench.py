@@ -326,13 +326,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve_defaults(database_url: str) -> tuple[int, int]:
+def serve_defaults() -> tuple[int, int]:
     """The workers and threads ``tracker serve`` uses when not told otherwise."""
     from web.cli import serve
     from web.server import default_workers
 
     defaults = {p.name: p.default for p in serve.params}
-    return default_workers(database_url), int(defaults["threads"])
+    return default_workers(), int(defaults["threads"])
 
 
 def wait_until_up(port: int, server: subprocess.Popen[bytes]) -> None:
@@ -482,7 +482,7 @@ def minimal_database(path: Path, serials: Sequence[str]) -> None:
 def bench_http(url: str, tmp: Path, token: str, serials: Sequence[str],
                planned: Sequence[Planned], clients: int, total: int,
                workers: int | None = None, threads: int | None = None) -> None:
-    default_workers, default_threads = serve_defaults(url)
+    default_workers, default_threads = serve_defaults()
     workers, threads = workers or default_workers, threads or default_threads
     warm = [json.dumps(p.body() | {"client_scan_id": f"warm-{p.client_scan_id}"}).encode()
             for p in planned[:max(clients * 8, 100)]]

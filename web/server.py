@@ -6,7 +6,6 @@ import os
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
-from sqlalchemy.engine import make_url
 
 
 class TrackerServer(BaseApplication):  # type: ignore[misc]
@@ -24,12 +23,10 @@ class TrackerServer(BaseApplication):  # type: ignore[misc]
         return create_app()
 
 
-def default_workers(database_url: str) -> int:
-    """SQLite serialises writers, and threads of one process queue for its write lock in
-    order (tracker.db.write_transaction) where processes would poll; so one process there.
-    PostgreSQL takes concurrent writers: one process per core."""
-    if make_url(database_url).get_backend_name() == "sqlite":
-        return 1
+def default_workers() -> int:
+    """One process per core, on SQLite too: its writers queue on a lock shared by the
+    processes (tracker.db.write_transaction), and the reads and the judging, which are
+    most of a request, run in parallel."""
     return os.cpu_count() or 2
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 from sqlalchemy import func, select
 
 from tests.integration.network import build
-from tracker.db import make_session_factory, write_transaction
+from tracker.db import make_engine, make_session_factory, write_transaction
 from tracker.models import Scan
 from tracker.services import scans
 from tracker.services.auth import SYSTEM
@@ -38,3 +40,27 @@ def test_parallel_scans_all_land(db, settings):
     assert errors == []
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(Scan)) == 80
+
+
+def try_lock_from_another_process(lock_path: str) -> str:
+    """Ask a separate process for the writers' lock without waiting."""
+    probe = ("import fcntl, os, sys\n"
+             "fd = os.open(sys.argv[1], os.O_RDWR)\n"
+             "try:\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\nexcept OSError:\n"
+             "    print('busy')\nelse:\n    print('free')\n")
+    return subprocess.run([sys.executable, "-c", probe, lock_path], capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def test_sqlite_writers_in_other_processes_queue_on_the_lock_file(tmp_path):
+    # Worker processes of `tracker serve` wait on this lock rather than in SQLite's busy
+    # handler; it is an SQLite mechanism, so this test uses its own SQLite file.
+    engine = make_engine(f"sqlite:///{tmp_path / 'lock.db'}")
+    factory = make_session_factory(engine)
+    lock_path = str(tmp_path / "lock.db.write-lock")
+    try:
+        with factory() as session, write_transaction(session):
+            assert try_lock_from_another_process(lock_path) == "busy"
+        assert try_lock_from_another_process(lock_path) == "free"
+    finally:
+        engine.dispose()

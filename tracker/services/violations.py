@@ -46,7 +46,8 @@ _OPEN_VIOLATION = select(_violation.id).where(
     _violation.key == bindparam("key"), _violation.type == bindparam("type"),
     _violation.status.not_in(CLOSED_STATUSES))
 _INSERT_VIOLATION = insert(Violation.__table__).returning(_violation.id)
-_EXTEND_VIOLATION = update(Violation.__table__).where(_violation.id == bindparam("violation")).values(
+_EXTEND_VIOLATION = update(Violation.__table__).where(
+    _violation.id == bindparam("violation")).values(
     scan_count=_violation.scan_count + 1, last_scan_at=bindparam("scanned_at"),
     updated_at=bindparam("now"), responsible_party=func.coalesce(
         _violation.responsible_party, bindparam("responsible")))
