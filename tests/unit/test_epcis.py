@@ -1495,3 +1495,89 @@ def test_ten_thousand_event_capture_timing(capsys: pytest.CaptureFixture[str]) -
     with capsys.disabled():
         print(f"\n10,000 ObjectEvents: validate {validated - started:.2f} s, "
               f"normalise + hash {done - validated:.2f} s")
+
+
+# --- the plain-event shortcut of the hash ---------------------------------------------
+
+PLAIN_EVENT = {
+    "type": "ObjectEvent", "eventTime": "2026-05-01T08:00:00.000+08:00",
+    "eventTimeZoneOffset": "+08:00", "action": "OBSERVE", "bizStep": "shipping",
+    "disposition": "in_transit",
+    "epcList": ["https://id.gs1.org/01/09506000134352/21/ABC",
+                "urn:epc:id:sgtin:0614141.107346.2018"],
+    "readPoint": {"id": "urn:epc:id:sgln:6901234.00001.0"},
+    "bizLocation": {"id": "urn:epc:id:sgln:6901234.00001.1"},
+    "sourceList": [{"type": "owning_party", "source": "urn:epc:id:pgln:6901234.00001"},
+                   {"type": "possessing_party", "source": "urn:epc:id:pgln:6901234.00001"}],
+    "destinationList": [{"type": "owning_party", "destination": "urn:tracker:party:T1"}],
+}
+
+
+def both_prehashes(event: Any, context: Any = None) -> tuple[str | None, str]:
+    ns = epcis._namespaces(context, event.get("@context"))
+    return epcis._plain_prehash(event, ns), epcis._general_prehash(event, ns)
+
+
+def test_official_example_events_of_the_plain_shape_render_as_the_general_way_does() -> None:
+    plain_events = 0
+    for name in OFFICIAL:
+        doc = load("JSON", name)
+        for event in document_events(doc):
+            plain, general = both_prehashes(event, doc.get("@context"))
+            if plain is not None:
+                plain_events += 1
+                assert plain == general, name
+    assert plain_events >= 1  # most official examples carry extensions; one is plain
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda e: e,
+        lambda e: dict(reversed(list(e.items()))),
+        lambda e: dict(e, bizStep="urn:epcglobal:cbv:bizstep:receiving",
+                       disposition="https://ref.gs1.org/cbv/Disp-in_progress"),
+        lambda e: dict(e, bizStep="cbv:BizStep-departing", disposition="gs1:whatever"),
+        lambda e: dict(e, bizStep="https://example.com/my-step", disposition="  "),
+        lambda e: dict(e, eventTime="2026-05-01T00:00:00.0005Z", eventTimeZoneOffset=" +00:00 "),
+        lambda e: dict(e, eventTime="2026-05-01T00:00:00", action=""),
+        lambda e: dict(e, epcList=[" urn:epc:id:sgtin:0614141.107346.2018 ", "", "  ",
+                                   "https://example.com/01/09506000134352/21/Z%2F1"]),
+        lambda e: dict(e, epcList=[]),
+        lambda e: dict(e, readPoint={"id": ""}, bizLocation={"id": " urn:x:y "}),
+        lambda e: dict(e, sourceList=[
+            {"source": "urn:epc:id:pgln:6901234.00002", "type": "urn:epcglobal:cbv:sdt:location"},
+            {"type": " ", "source": "urn:epc:id:sgln:6901234.00001.0"},
+            {"type": "https://ref.gs1.org/cbv/SDT-owning_party", "source": ""}]),
+        lambda e: dict(e, sourceList=[], destinationList=[]),
+        lambda e: dict(e, eventID="urn:uuid:1", recordTime="2026-05-02T00:00:00Z"),
+        lambda e: {k: v for k, v in e.items() if k in ("type", "eventTime", "action")},
+    ],
+    ids=["as written", "key order", "URN and Web words", "compact URIs", "blank word",
+         "time rounding", "no zone", "EPC forms", "no EPCs", "places", "party forms",
+         "empty lists", "not hashed", "few fields"],
+)
+def test_plain_events_render_as_the_general_way_does(change: Any) -> None:
+    plain, general = both_prehashes(change(copy.deepcopy(PLAIN_EVENT)))
+    assert plain == general
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda e: dict(e, type="AggregationEvent"),
+        lambda e: dict(e, **{"example:field": "1"}),
+        lambda e: dict(e, action=None),
+        lambda e: dict(e, readPoint={"id": "urn:x", "example:ext": "1"}),
+        lambda e: dict(e, sourceList=[{"type": "owning_party"}]),
+        lambda e: dict(e, epcList="urn:x"),
+        lambda e: dict(e, quantityList=[]),
+    ],
+    ids=["other type", "extension", "null", "extension in a place", "half entry",
+         "not a list", "quantities"],
+)
+def test_other_shapes_take_the_general_way(change: Any) -> None:
+    event = change(copy.deepcopy(PLAIN_EVENT))
+    plain, general = both_prehashes(event)
+    assert plain is None
+    assert prehash_string(event) == general
