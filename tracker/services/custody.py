@@ -91,10 +91,44 @@ def resolve_codes(session: Session, codes: Sequence[str]) -> tuple[list[Resolved
         raise MalformedCode(f"{len(malformed)} code(s) cannot be read: {listed(malformed)}; "
                             "use Digital Link URIs, SGTIN URNs, serials or SSCCs",
                             details={"malformed": malformed})
-    serials = sorted({p.serial for _, p in parsed if p.sscc is None and p.serial})
-    ssccs = sorted({p.sscc for _, p in parsed if p.sscc})
+    found = _lookup(session, {p.serial for _, p in parsed if p.sscc is None and p.serial},
+                    {p.sscc for _, p in parsed if p.sscc})
+    known: dict[str, Resolved] = {}
+    unknown: list[str] = []
+    for code, p in parsed:
+        resolved = _resolved(found, code, p.sscc, p.gtin, p.serial)
+        if resolved is None:
+            unknown.append(code)
+        else:
+            known.setdefault(resolved.key, resolved)
+    return list(known.values()), unknown
+
+
+def resolve_keys(session: Session, keys: Sequence[str]) -> list[Resolved]:
+    """The normalised keys (``01/{gtin}/21/{serial}``, ``00/{sscc}``) that name items or
+    containers issued here. Other identifiers (classes, other GS1 keys, foreign schemes)
+    are left out: EPCIS capture stores them with the event and otherwise leaves them be."""
+    named: list[tuple[str, str | None, str | None, str | None]] = []
+    for key in dict.fromkeys(keys):
+        parts = key.split("/", 3)
+        if len(parts) == 4 and parts[0] == "01" and parts[2] == "21":
+            named.append((key, None, parts[1], parts[3]))
+        elif len(parts) == 2 and parts[0] == "00":
+            named.append((key, parts[1], None, None))
+    found = _lookup(session, {n[3] for n in named if n[3]}, {n[1] for n in named if n[1]})
+    return [r for key, sscc, gtin, serial in named
+            if (r := _resolved(found, key, sscc, gtin, serial)) is not None]
+
+
+@dataclass(frozen=True)
+class _Found:
+    batch_of: dict[str, tuple[int, str, str | None]]  # serial -> batch id, GTIN, owner
+    container_of: dict[str, str | None]  # SSCC -> the party that made it
+
+
+def _lookup(session: Session, serials: set[str], ssccs: set[str]) -> _Found:
     batch_of: dict[str, tuple[int, str, str | None]] = {}
-    for part in chunks(serials):
+    for part in chunks(sorted(serials)):
         rows = session.execute(
             select(Serial.serial, Batch.id, Batch.gtin, Batch.owner_party_id)
             .join(Batch, Batch.id == Serial.batch_id)
@@ -102,25 +136,24 @@ def resolve_codes(session: Session, codes: Sequence[str]) -> tuple[list[Resolved
         )
         batch_of.update({s: (b, g, o) for s, b, g, o in rows})
     container_of: dict[str, str | None] = {}
-    for part in chunks(ssccs):
+    for part in chunks(sorted(ssccs)):
         container_of.update(session.execute(
             select(Container.sscc, Container.party_id).where(Container.sscc.in_(part))).all())
-    known: dict[str, Resolved] = {}
-    unknown: list[str] = []
-    for code, p in parsed:
-        if p.sscc is not None:
-            if p.sscc in container_of:
-                known.setdefault(container_key(p.sscc), Resolved(
-                    code, container_key(p.sscc), True, first_holder=container_of[p.sscc]))
-                continue
-        elif p.serial in batch_of:
-            batch_id, gtin, owner = batch_of[p.serial]
-            if p.gtin is None or p.gtin == gtin:
-                key = item_key(gtin, p.serial)
-                known.setdefault(key, Resolved(code, key, False, p.serial, batch_id, owner))
-                continue
-        unknown.append(code)
-    return list(known.values()), unknown
+    return _Found(batch_of, container_of)
+
+
+def _resolved(found: _Found, code: str, sscc: str | None, gtin: str | None,
+              serial: str | None) -> Resolved | None:
+    if sscc is not None:
+        if sscc not in found.container_of:
+            return None
+        return Resolved(code, container_key(sscc), True, first_holder=found.container_of[sscc])
+    if serial not in found.batch_of:
+        return None
+    batch_id, batch_gtin, owner = found.batch_of[serial]
+    if gtin is not None and gtin != batch_gtin:
+        return None
+    return Resolved(code, item_key(batch_gtin, serial), False, serial, batch_id, owner)
 
 
 @dataclass(frozen=True)
@@ -134,21 +167,22 @@ class Holding:
     exists: bool
 
 
+# A holding's columns, read as plain rows: a pallet's ten thousand items pass here.
+_state = CustodyState.__table__.c
+_HOLDING_COLUMNS = (_state.key, _state.custodian, _state.disposition, _state.container,
+                    _state.shipment_id, _state.serial)
+
+
 def holdings(session: Session, resolved: Sequence[Resolved]) -> dict[str, Holding]:
-    states: dict[str, CustodyState] = {}
-    keys = [r.key for r in resolved]
-    for part in chunks(keys):
-        for state in session.scalars(select(CustodyState).where(CustodyState.key.in_(part))):
-            states[state.key] = state
-    result = {}
-    for r in resolved:
-        s = states.get(r.key)
-        if s is None:
-            result[r.key] = Holding(r.key, r.first_holder, "active", None, None, r.serial, False)
-        else:
-            result[r.key] = Holding(r.key, s.custodian, s.disposition, s.container,
-                                    s.shipment_id, s.serial, True)
-    return result
+    found: dict[str, Holding] = {}
+    for part in chunks([r.key for r in resolved]):
+        for key, custodian, disposition, container, shipment_id, serial in session.execute(
+                select(*_HOLDING_COLUMNS).where(_state.key.in_(part))):
+            found[key] = Holding(key, custodian, disposition, container, shipment_id, serial,
+                                 True)
+    return {r.key: found.get(r.key) or Holding(r.key, r.first_holder, "active", None, None,
+                                                r.serial, False)
+            for r in resolved}
 
 
 def contents(session: Session, container_keys: Sequence[str]) -> list[Holding]:
@@ -159,15 +193,11 @@ def contents(session: Session, container_keys: Sequence[str]) -> list[Holding]:
     frontier = list(container_keys)
     seen = set(frontier)
     # Breadth-first, one query per level: pallets hold cases hold items, so 2-3 levels.
-    state = CustodyState.__table__.c
-    columns = (state.key, state.custodian, state.disposition, state.container,
-               state.shipment_id, state.serial)
     while frontier:
         next_frontier = []
         for part in chunks(frontier):
-            # Plain rows, not ORM objects: a pallet holds ten thousand of them.
             for key, custodian, disposition, container, shipment_id, serial in session.execute(
-                    select(*columns).where(state.container.in_(part))):
+                    select(*_HOLDING_COLUMNS).where(_state.container.in_(part))):
                 if key in seen:
                     continue
                 seen.add(key)
@@ -229,9 +259,11 @@ class Movement:
     serial_of: dict[str, str | None]
 
 
-def check_shippable(session: Session, sender: str, resolved: list[Resolved]) -> Movement:
-    """The sender must hold every listed code, loose (not inside another container)."""
-    held = holdings(session, resolved)
+def check_shippable(session: Session, sender: str, resolved: list[Resolved],
+                    held: dict[str, Holding] | None = None) -> Movement:
+    """The sender must hold every listed code, loose (not inside another container).
+    ``held``: their holdings, when the caller has read them already."""
+    held = held if held is not None else holdings(session, resolved)
     listed_keys = {r.key for r in resolved}
     problems: list[str] = []
     for r in resolved:
@@ -296,7 +328,7 @@ def ship(session: Session, *, sender: str, receiver: str, movement: Movement, ac
             now=now, source=sender, destination=receiver,
             transaction=f"urn:tracker:shipment:{shipment.id}"))
     shipment.ship_event_pk = event_pk
-    session.execute(insert(ShipmentLine), [
+    session.execute(insert(ShipmentLine.__table__), [
         {"shipment_id": shipment.id, "key": r.key, "code": r.code,
          "status": LineStatus.IN_TRANSIT} for r in movement.lines])
     upsert_states(session, [
@@ -406,8 +438,8 @@ def apply_receipt(session: Session, shipment: Shipment, lines: Sequence[Shipment
     moved = keys + [h.key for h in inner if h.shipment_id == shipment.id]
     for part in chunks(moved):
         session.execute(
-            update(CustodyState)
-            .where(CustodyState.key.in_(part), CustodyState.shipment_id == shipment.id)
+            update(CustodyState.__table__)
+            .where(_state.key.in_(part), _state.shipment_id == shipment.id)
             .values(custodian=shipment.to_party, owner=shipment.to_party,
                     disposition=IN_PROGRESS, shipment_id=None, last_event_pk=event_pk,
                     updated_at=now)

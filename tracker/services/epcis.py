@@ -149,16 +149,6 @@ def _exception(session: Session, event_pk: int, key: str | None, kind: str,
     session.add(CustodyException(event_pk=event_pk, key=key, kind=kind, message=message))
 
 
-def _known(session: Session, keys: Sequence[str]) -> list[custody.Resolved]:
-    """The keys that name items or containers issued here; other identifiers (classes,
-    other GS1 keys, foreign schemes) are stored with the event and otherwise left alone."""
-    ours = [k for k in keys if k.startswith(("01/", "00/"))]
-    if not ours:
-        return []
-    resolved, _unknown = custody.resolve_codes(session, [events.epc_uri(k) for k in ours])
-    return resolved
-
-
 def moves_custody(n: NormalisedEvent) -> bool:
     """Whether the event can change custody at all; most observations cannot, and need
     no lookup of their identifiers."""
@@ -175,7 +165,7 @@ def apply_custody(session: Session, event_pk: int, n: NormalisedEvent, *, actor:
     if not moves_custody(n):
         return
     if n.event_type == "ObjectEvent" and n.action in ("OBSERVE", "ADD", None):
-        items = _known(session, [k for k, role in n.epcs if role == "epc"])
+        items = custody.resolve_keys(session, [k for k, role in n.epcs if role == "epc"])
         if not items:
             return
         if n.biz_step == "shipping":
@@ -185,7 +175,7 @@ def apply_custody(session: Session, event_pk: int, n: NormalisedEvent, *, actor:
         elif n.disposition in WITHDRAWING:
             _apply_disposition(session, event_pk, n, items)
     elif n.event_type == "ObjectEvent" and n.action == "DELETE":
-        items = _known(session, [k for k, role in n.epcs if role == "epc"])
+        items = custody.resolve_keys(session, [k for k, role in n.epcs if role == "epc"])
         if items:
             _apply_disposition(session, event_pk, n, items, default="inactive")
     elif n.event_type == "AggregationEvent" and n.action in ("ADD", "DELETE"):
@@ -222,7 +212,7 @@ def _apply_shipping(session: Session, event_pk: int, n: NormalisedEvent,
                        f"'{sender}' shipped {events.epc_uri(r.key)} to '{receiver}' but it "
                        f"is {where}; the event is stored, custody was not moved")
     if movable:
-        movement = custody.check_shippable(session, sender, movable)
+        movement = custody.check_shippable(session, sender, movable, held)
         custody.ship(session, sender=sender, receiver=receiver, movement=movement,
                      actor=actor, now=n.event_time, origin="epcis", event_pk=event_pk)
 
@@ -279,11 +269,11 @@ def _apply_disposition(session: Session, event_pk: int, n: NormalisedEvent,
 
 
 def _apply_aggregation(session: Session, event_pk: int, n: NormalisedEvent) -> None:
-    parents = _known(session, [k for k, role in n.epcs if role == "parent"])
+    parents = custody.resolve_keys(session, [k for k, role in n.epcs if role == "parent"])
     if not parents or not parents[0].is_container:
         return
     parent = parents[0]
-    children = _known(session, [k for k, role in n.epcs if role == "child"])
+    children = custody.resolve_keys(session, [k for k, role in n.epcs if role == "child"])
     held = custody.holdings(session, [parent, *children])
     packer = held[parent.key].custodian
     if n.action == "ADD":
