@@ -246,8 +246,12 @@ def observed_in(document: dict[str, Any], candidates: Sequence[str], count: int
 
 def bench_capture(factory: sessionmaker[Session], document: dict[str, Any]) -> None:
     from tracker.domain.epcis import warm_up
+    from tracker.services import workers
 
-    warm_up()  # a server compiles the schema once at start (create_app), not per capture
+    # As a server does at start (create_app, tracker serve): compile the schema and start
+    # the processes that share out the checking of a big document.
+    warm_up()
+    workers.start()
     n = len(document["epcisBody"]["eventList"])
     with factory() as session:
         exceptions_before = session.scalar(select(func.count()).select_from(CustodyException))

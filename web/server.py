@@ -18,9 +18,12 @@ class TrackerServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
+        from tracker.services import workers
         from web import create_app
 
-        return create_app()
+        app = create_app()
+        workers.start()  # the processes that share out big EPCIS captures
+        return app
 
 
 def default_workers() -> int:

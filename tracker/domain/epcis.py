@@ -35,7 +35,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from importlib.resources import files
 from typing import Any
 
@@ -1550,3 +1550,57 @@ def normalise_event(event: Mapping[str, Any], context: object | None = None) -> 
         error_declaration=dict(declaration) if isinstance(declaration, Mapping) else None,
         document=document,
     )
+
+
+# --- Checking and normalising a whole document --------------------------------------
+
+# What one event became: its normalised form, or the (code, message) of why it cannot be
+# stored although the schema takes it.
+Normalised = NormalisedEvent | tuple[str, str]
+ChunkMapper = Callable[[Callable[[list[Any]], list[Any]], list[Any]], list[list[Any]]]
+
+
+def check_and_normalise(events: list[Any], context: object = None
+                        ) -> list[tuple[bool, Normalised | None]]:
+    """For each event: whether it passes the schema's fast check, and if so what it
+    normalises to. Pure, so a document's events can be spread over processes."""
+    validators = _validators()
+    out: list[tuple[bool, Normalised | None]] = []
+    for event in events:
+        if not _fast_valid(validators.fast_event, event):
+            view = _with_bare_words(event) if isinstance(event, Mapping) else event
+            if view is event or not _fast_valid(validators.fast_event, view):
+                out.append((False, None))
+                continue
+        out.append((True, _normalised_or_reason(event, context)))
+    return out
+
+
+def _normalised_or_reason(event: Any, context: object) -> Normalised:
+    try:
+        return normalise_event(event, context)
+    except InvalidInput as exc:
+        return (exc.code, exc.message)
+
+
+def validate_and_normalise(doc: object, map_chunks: ChunkMapper | None = None
+                           ) -> list[Normalised]:
+    """``validate_document`` and ``normalise_event`` for each event, in one pass over the
+    events, which ``map_chunks(fn, events)`` (results of fn over consecutive slices, in
+    order) may spread over processes. Raises what ``validate_document`` raises."""
+    if not isinstance(doc, Mapping) or doc.get("type") not in DOCUMENT_TYPES:
+        validate_document(doc)
+    assert isinstance(doc, Mapping)
+    envelope, events = _event_lists(doc)
+    if events is None or not _fast_valid(_validators().fast_document, envelope):
+        validate_document(doc)
+    events = events or []
+    context = doc.get("@context")
+    check = partial(check_and_normalise, context=context)
+    parts = map_chunks(check, events) if map_chunks is not None else [check(events)]
+    checked = [item for part in parts for item in part]
+    if not all(passed for passed, _ in checked):
+        validate_document(doc)  # says what is wrong
+    # Events the fast check refused but jsonschema, which has the last word, took.
+    return [result if result is not None else _normalised_or_reason(event, context)
+            for (_, result), event in zip(checked, events, strict=True)]

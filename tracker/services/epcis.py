@@ -19,13 +19,12 @@ from tracker.db import utcnow
 from tracker.domain.codes import epc_key
 from tracker.domain.epcis import (
     NormalisedEvent,
-    document_events,
     normalise_cbv,
     normalise_event,
-    validate_document,
+    validate_and_normalise,
     validate_event,
 )
-from tracker.errors import Conflict, InvalidInput, NotFound, TooLarge, TrackerError
+from tracker.errors import Conflict, InvalidInput, NotFound, TooLarge
 from tracker.models import (
     CaptureJob,
     CaptureStatus,
@@ -40,7 +39,7 @@ from tracker.models import (
     ShipmentLine,
     ShipmentStatus,
 )
-from tracker.services import custody, events
+from tracker.services import custody, events, workers
 from tracker.services.auth import Actor
 
 MAX_CAPTURE_EVENTS = 100_000
@@ -61,25 +60,24 @@ def capture_document(session: Session, document: object, *, actor: Actor,
     if behaviour not in ("rollback", "proceed"):
         raise InvalidInput(f"GS1-Capture-Error-Behaviour must be 'rollback' or 'proceed', "
                            f"not {behaviour!r}", code="invalid_header")
-    validate_document(document)
-    assert isinstance(document, dict)
-    raw_events = document_events(document)
-    if len(raw_events) > MAX_CAPTURE_EVENTS:
-        raise TooLarge(f"the document holds {len(raw_events):,} events; one capture takes at "
+    # The schema check and normalisation of the events, spread over the cores.
+    checked = validate_and_normalise(document, map_chunks=workers.map_slices)
+    if len(checked) > MAX_CAPTURE_EVENTS:
+        raise TooLarge(f"the document holds {len(checked):,} events; one capture takes at "
                        f"most {MAX_CAPTURE_EVENTS:,}", code="capture_limit_exceeded")
     now = now or utcnow()
-    job = CaptureJob(error_behaviour=behaviour, event_count=len(raw_events),
+    job = CaptureJob(error_behaviour=behaviour, event_count=len(checked),
                      created_by=actor.name, created_at=now)
     session.add(job)
     session.flush()
-    context = document.get("@context")
     errors: list[dict[str, Any]] = []
     good: list[tuple[int, NormalisedEvent]] = []
-    for index, raw in enumerate(raw_events):
-        try:
-            good.append((index, normalise_event(raw, context)))
-        except TrackerError as exc:
-            errors.append({"index": index, "code": exc.code, "message": exc.message})
+    for index, result in enumerate(checked):
+        if isinstance(result, NormalisedEvent):
+            good.append((index, result))
+        else:
+            code, message = result
+            errors.append({"index": index, "code": code, "message": message})
     if errors and behaviour == "rollback":
         job.status = CaptureStatus.FAILED
         job.errors = errors
