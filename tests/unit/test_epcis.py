@@ -1581,3 +1581,41 @@ def test_other_shapes_take_the_general_way(change: Any) -> None:
     plain, general = both_prehashes(event)
     assert plain is None
     assert prehash_string(event) == general
+
+
+# --- checking and normalising a whole document in one pass ------------------------------
+
+
+def in_slices_of(size: int) -> Any:
+    """A chunk mapper that works slice by slice here, as the process pool does."""
+    def map_chunks(fn: Any, items: list[Any]) -> list[Any]:
+        return [fn(items[i:i + size]) for i in range(0, len(items), size)] or [fn([])]
+    return map_chunks
+
+
+@pytest.mark.parametrize("mapper", [None, in_slices_of(1), in_slices_of(2)],
+                         ids=["whole", "slices of 1", "slices of 2"])
+@pytest.mark.parametrize("name", OFFICIAL)
+def test_one_pass_gives_what_validating_then_normalising_gives(name: str, mapper: Any) -> None:
+    doc = load("JSON", name)
+    expected = [normalise_event(e, doc.get("@context")) for e in document_events(doc)]
+    assert epcis.validate_and_normalise(doc, map_chunks=mapper) == expected
+
+
+@pytest.mark.parametrize("name", sorted(SIMPLE_CONTEXT_REFUSED))
+def test_one_pass_refuses_what_validate_document_refuses(name: str) -> None:
+    doc = load("JSON-simple-context", name)
+    expected = schema_error(validate_document, doc)
+    refused = schema_error(epcis.validate_and_normalise, doc, in_slices_of(1))
+    assert (refused.message, refused.details) == (expected.message, expected.details)
+
+
+def test_check_marks_the_events_the_fast_check_refuses() -> None:
+    good, urn_words, bad = (copy.deepcopy(PLAIN_EVENT),
+                            dict(copy.deepcopy(PLAIN_EVENT),
+                                 bizStep="urn:epcglobal:cbv:bizstep:shipping"),
+                            dict(copy.deepcopy(PLAIN_EVENT), action="SHIP"))
+    checked = epcis.check_and_normalise([good, urn_words, bad])
+    assert [passed for passed, _ in checked] == [True, True, False]
+    assert checked[0][1] == normalise_event(good)
+    assert checked[2][1] is None

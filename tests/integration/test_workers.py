@@ -1,0 +1,72 @@
+"""Big EPCIS captures are checked on every core: the slices really go to other processes,
+and what is stored is what one process would have stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+from sqlalchemy import select
+
+from tests.integration.network import GTIN, build
+from tracker.domain.epcis import normalise_event
+from tracker.models import Event
+from tracker.services import custody, epcis, workers
+from tracker.services.auth import SYSTEM
+
+CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+
+needs_two_cores = pytest.mark.skipif(
+    workers.helpers() == 0, reason="this machine has one core: there is no pool to test")
+
+
+def whose(items: list[int]) -> tuple[int, list[int]]:
+    """Which process worked on the slice, and the slice (a module function: picklable)."""
+    return os.getpid(), items
+
+
+@needs_two_cores
+def test_slices_go_to_other_processes_and_come_back_in_order():
+    items = list(range(3 * workers.MIN_SLICE))
+    results = workers.map_slices(whose, items)
+    assert [i for _, part in results for i in part] == items
+    pids = [pid for pid, _ in results]
+    assert pids[0] == os.getpid()
+    assert set(pids[1:]) and os.getpid() not in pids[1:]
+
+
+def test_few_items_stay_in_this_process():
+    assert workers.map_slices(whose, [1, 2, 3]) == [(os.getpid(), [1, 2, 3])]
+
+
+def observation(i: int) -> dict:
+    when = dt.datetime(2026, 5, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=i)
+    return {"type": "ObjectEvent", "eventTime": when.isoformat(), "eventTimeZoneOffset": "+00:00",
+            "epcList": [f"https://id.gs1.org/01/{GTIN}/21/UNKNOWN{i}"], "action": "OBSERVE",
+            "bizStep": "urn:epcglobal:cbv:bizstep:inspecting" if i % 2 else "storing",
+            "readPoint": {"id": f"urn:epc:id:sgln:6901234.00001.{i % 7}"}}
+
+
+@needs_two_cores
+def test_a_capture_spread_over_processes_stores_what_one_process_would(session, settings):
+    net = build(session, settings)
+    shipped = f"https://id.gs1.org/01/{GTIN}/21/{net.serials[0]}"
+    events = [observation(i) for i in range(2 * workers.MIN_SLICE + 10)]
+    events[-1] = {  # the last event, in the workers' slice, moves custody
+        "type": "ObjectEvent", "eventTime": "2026-06-01T00:00:00Z",
+        "eventTimeZoneOffset": "+00:00", "epcList": [shipped], "action": "OBSERVE",
+        "bizStep": "shipping", "disposition": "in_transit",
+        "sourceList": [{"type": "owning_party", "source": "urn:tracker:party:brand"}],
+        "destinationList": [{"type": "owning_party", "destination": "urn:tracker:party:t1"}]}
+    document = {"@context": [CONTEXT], "type": "EPCISDocument", "schemaVersion": "2.0",
+                "creationDate": "2026-06-01T00:00:00Z", "epcisBody": {"eventList": events}}
+
+    job = epcis.capture_document(session, document, actor=SYSTEM)
+
+    assert (job.captured_count, job.errors) == (len(events), [])
+    stored = session.scalars(select(Event.event_hash).where(Event.capture_job_id == job.id))
+    assert sorted(stored) == sorted(
+        normalise_event(e, [CONTEXT]).hash for e in events)
+    (held,) = custody.holdings(session, custody.resolve_keys(session, [net.key(0)])).values()
+    assert (held.custodian, held.disposition) == ("brand", custody.IN_TRANSIT)
