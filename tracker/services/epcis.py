@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from tracker.db import utcnow
 from tracker.domain.codes import epc_key
 from tracker.domain.epcis import (
+    Normalised,
     NormalisedEvent,
     normalise_cbv,
     normalise_event,
@@ -52,27 +54,51 @@ def _require_capture(actor: Actor) -> None:
     actor.require(action="capture EPCIS events")
 
 
-def capture_document(session: Session, document: object, *, actor: Actor,
-                     behaviour: str = "rollback", now: dt.datetime | None = None) -> CaptureJob:
-    """Capture an EPCISDocument. ``rollback`` (the default): one bad event refuses all of
-    them; ``proceed``: the good ones are stored. Duplicates are stored once and listed."""
+@dataclass(frozen=True)
+class CheckedDocument:
+    """A capture document checked against the schema, its events normalised."""
+
+    behaviour: str
+    events: list[Normalised]
+
+
+def check_capture(document: object, *, actor: Actor, behaviour: str = "rollback"
+                  ) -> CheckedDocument:
+    """The part of a capture that needs no database: the schema check and normalisation
+    of the events, spread over the cores. The web layer runs it before taking the write
+    lock, so scans are not held up while a big document is checked."""
     _require_capture(actor)
     if behaviour not in ("rollback", "proceed"):
         raise InvalidInput(f"GS1-Capture-Error-Behaviour must be 'rollback' or 'proceed', "
                            f"not {behaviour!r}", code="invalid_header")
-    # The schema check and normalisation of the events, spread over the cores.
     checked = validate_and_normalise(document, map_chunks=workers.map_slices)
     if len(checked) > MAX_CAPTURE_EVENTS:
         raise TooLarge(f"the document holds {len(checked):,} events; one capture takes at "
                        f"most {MAX_CAPTURE_EVENTS:,}", code="capture_limit_exceeded")
+    return CheckedDocument(behaviour, checked)
+
+
+def capture_document(session: Session, document: object, *, actor: Actor,
+                     behaviour: str = "rollback", now: dt.datetime | None = None) -> CaptureJob:
+    """Capture an EPCISDocument. ``rollback`` (the default): one bad event refuses all of
+    them; ``proceed``: the good ones are stored. Duplicates are stored once and listed."""
+    return store_capture(session, check_capture(document, actor=actor, behaviour=behaviour),
+                         actor=actor, now=now)
+
+
+def store_capture(session: Session, checked: CheckedDocument, *, actor: Actor,
+                  now: dt.datetime | None = None) -> CaptureJob:
+    """Store a checked document's events and apply their custody (see capture_document)."""
+    _require_capture(actor)
+    behaviour = checked.behaviour
     now = now or utcnow()
-    job = CaptureJob(error_behaviour=behaviour, event_count=len(checked),
+    job = CaptureJob(error_behaviour=behaviour, event_count=len(checked.events),
                      created_by=actor.name, created_at=now)
     session.add(job)
     session.flush()
     errors: list[dict[str, Any]] = []
     good: list[tuple[int, NormalisedEvent]] = []
-    for index, result in enumerate(checked):
+    for index, result in enumerate(checked.events):
         if isinstance(result, NormalisedEvent):
             good.append((index, result))
         else:

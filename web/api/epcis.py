@@ -42,9 +42,11 @@ def job_body(job: CaptureJob) -> dict[str, Any]:
 def post_capture() -> Response:
     document = json_body()
     behaviour = request.headers.get("GS1-Capture-Error-Behaviour", "rollback").lower()
+    # Checked before the write lock is taken: scans go on meanwhile.
+    checked = epcis.check_capture(document, actor=g.actor, behaviour=behaviour)
     session = get_session()
     with write_transaction(session):
-        job = epcis.capture_document(session, document, actor=g.actor, behaviour=behaviour)
+        job = epcis.store_capture(session, checked, actor=g.actor)
         body = job_body(job)
     response = jsonify(body)
     response.status_code = 202
