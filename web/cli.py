@@ -329,9 +329,10 @@ def demo(ctx: Context) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", type=int, help="Worker processes [default: one per CPU core].")
-# Few threads per process: more only contend for the interpreter lock (measured with
-# bench/scan_bench.py: 2 x 4 served scans faster than 1 x 8 or 2 x 8).
-@click.option("--threads", default=4, show_default=True, type=int)
+# Few threads per process: more only contend for the interpreter lock. Measured with
+# bench/scan_bench.py on 2 cores, 16 clients: 2 x 1 ~380 scans/s, 2 x 2 ~300, 2 x 4 ~290,
+# 1 x 8 ~190. Two, so that one slow request (a label sheet) does not stall a process.
+@click.option("--threads", default=2, show_default=True, type=int)
 @pass_context
 def serve(ctx: Context, host: str, port: int, workers: int | None, threads: int) -> None:
     """Serve the web UI, the API and the scanner app with gunicorn."""
