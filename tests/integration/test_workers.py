@@ -7,11 +7,12 @@ import datetime as dt
 import os
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.integration.network import GTIN, build
 from tracker.domain.epcis import normalise_event
-from tracker.models import Event
+from tracker.errors import InvalidInput
+from tracker.models import CaptureJob, Event
 from tracker.services import custody, epcis, workers
 from tracker.services.auth import SYSTEM
 
@@ -31,9 +32,18 @@ def test_slices_go_to_other_processes_and_come_back_in_order():
     items = list(range(3 * workers.MIN_SLICE))
     results = workers.map_slices(whose, items)
     assert [i for _, part in results for i in part] == items
-    pids = [pid for pid, _ in results]
-    assert pids[0] == os.getpid()
-    assert set(pids[1:]) and os.getpid() not in pids[1:]
+    assert len(results) == 3
+    assert {pid for pid, _ in results} - {os.getpid()}  # not all of them done here
+
+
+@needs_two_cores
+def test_slices_come_one_by_one_while_the_caller_works_on_each():
+    items = list(range(6 * workers.MIN_SLICE))
+    seen = []
+    for pid, part in workers.imap_slices(whose, items):
+        seen.append((pid, part[0]))
+    assert [first for _, first in seen] == list(range(0, len(items), workers.MIN_SLICE))
+    assert {pid for pid, _ in seen} - {os.getpid()}
 
 
 def test_few_items_stay_in_this_process():
@@ -70,3 +80,49 @@ def test_a_capture_spread_over_processes_stores_what_one_process_would(session, 
         normalise_event(e, [CONTEXT]).hash for e in events)
     (held,) = custody.holdings(session, custody.resolve_keys(session, [net.key(0)])).values()
     assert (held.custodian, held.disposition) == ("brand", custody.IN_TRANSIT)
+
+
+def document_of(events: list[dict]) -> dict:
+    return {"@context": [CONTEXT], "type": "EPCISDocument", "schemaVersion": "2.0",
+            "creationDate": "2026-06-01T00:00:00Z", "epcisBody": {"eventList": events}}
+
+
+def counts(session) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    return (session.scalar(select(func.count()).select_from(Event)),
+            session.scalar(select(func.count()).select_from(CaptureJob)))
+
+
+def test_an_error_in_a_late_slice_undoes_the_slices_stored_before_it(session):
+    # Slices are stored as they are checked; the bad event is in the last one.
+    events = [observation(i) for i in range(2 * workers.MIN_SLICE + 5)]
+    events[-1] = dict(events[-1], action="SHIP")
+    before = counts(session)
+
+    with pytest.raises(InvalidInput) as refused:
+        epcis.capture_document(session, document_of(events), actor=SYSTEM)
+
+    assert refused.value.message.startswith(f"epcisBody.eventList[{len(events) - 1}].action")
+    assert counts(session) == before  # no event, no job, though the session goes on
+
+
+def checked_with_a_refusal(behaviour: str) -> epcis.CheckedDocument:
+    good = [normalise_event(observation(i), [CONTEXT]) for i in range(3)]
+    refusal = ("epcis_invalid_event", "eventTime: required field 'eventTime' is missing")
+    return epcis.CheckedDocument(behaviour, [good[0], refusal, good[1], good[2]])
+
+
+def test_rollback_stores_none_of_the_events_when_one_cannot_be_stored(session):
+    before = counts(session)
+    job = epcis.store_capture(session, checked_with_a_refusal("rollback"), actor=SYSTEM)
+    assert (job.status.value, job.captured_count, job.event_count) == ("failed", 0, 4)
+    assert job.errors == [{"index": 1, "code": "epcis_invalid_event",
+                           "message": "eventTime: required field 'eventTime' is missing"}]
+    assert counts(session) == (before[0], before[1] + 1)  # the failed job is recorded
+
+
+def test_proceed_stores_the_other_events_and_reports_the_one_that_cannot_be(session):
+    before = counts(session)
+    job = epcis.store_capture(session, checked_with_a_refusal("proceed"), actor=SYSTEM)
+    assert (job.status.value, job.captured_count, job.event_count) == ("success", 3, 4)
+    assert [e["index"] for e in job.errors] == [1]
+    assert counts(session) == (before[0] + 3, before[1] + 1)

@@ -1588,9 +1588,9 @@ def test_other_shapes_take_the_general_way(change: Any) -> None:
 
 def in_slices_of(size: int) -> Any:
     """A chunk mapper that works slice by slice here, as the process pool does."""
-    def map_chunks(fn: Any, items: list[Any]) -> list[Any]:
+    def map_slices(fn: Any, items: list[Any]) -> list[Any]:
         return [fn(items[i:i + size]) for i in range(0, len(items), size)] or [fn([])]
-    return map_chunks
+    return map_slices
 
 
 @pytest.mark.parametrize("mapper", [None, in_slices_of(1), in_slices_of(2)],
@@ -1599,7 +1599,7 @@ def in_slices_of(size: int) -> Any:
 def test_one_pass_gives_what_validating_then_normalising_gives(name: str, mapper: Any) -> None:
     doc = load("JSON", name)
     expected = [normalise_event(e, doc.get("@context")) for e in document_events(doc)]
-    assert epcis.validate_and_normalise(doc, map_chunks=mapper) == expected
+    assert epcis.validate_and_normalise(doc, map_slices=mapper) == expected
 
 
 @pytest.mark.parametrize("name", sorted(SIMPLE_CONTEXT_REFUSED))

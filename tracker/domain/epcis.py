@@ -32,7 +32,7 @@ import difflib
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache, partial
@@ -1557,7 +1557,7 @@ def normalise_event(event: Mapping[str, Any], context: object | None = None) -> 
 # What one event became: its normalised form, or the (code, message) of why it cannot be
 # stored although the schema takes it.
 Normalised = NormalisedEvent | tuple[str, str]
-ChunkMapper = Callable[[Callable[[list[Any]], list[Any]], list[Any]], list[list[Any]]]
+SliceMapper = Callable[[Callable[[list[Any]], list[Any]], list[Any]], Iterable[list[Any]]]
 
 
 def check_and_normalise(events: list[Any], context: object = None
@@ -1583,11 +1583,22 @@ def _normalised_or_reason(event: Any, context: object) -> Normalised:
         return (exc.code, exc.message)
 
 
-def validate_and_normalise(doc: object, map_chunks: ChunkMapper | None = None
+def validate_and_normalise(doc: object, map_slices: SliceMapper | None = None
                            ) -> list[Normalised]:
     """``validate_document`` and ``normalise_event`` for each event, in one pass over the
-    events, which ``map_chunks(fn, events)`` (results of fn over consecutive slices, in
-    order) may spread over processes. Raises what ``validate_document`` raises."""
+    events (see normalised_slices). Raises what ``validate_document`` raises."""
+    _count, slices = normalised_slices(doc, map_slices)
+    return [result for part in slices for result in part]
+
+
+def normalised_slices(doc: object, map_slices: SliceMapper | None = None
+                      ) -> tuple[int, Iterator[list[Normalised]]]:
+    """The number of events of a document whose envelope is checked now, and their
+    normalised forms slice by slice as the events are checked. ``map_slices(fn, events)``
+    gives fn over consecutive slices of the events, in order, and may make them in other
+    processes. A slice with an event the schema refuses raises what ``validate_document``
+    raises, as the slice comes: a caller storing slices as they come undoes what it
+    stored."""
     if not isinstance(doc, Mapping) or doc.get("type") not in DOCUMENT_TYPES:
         validate_document(doc)
     assert isinstance(doc, Mapping)
@@ -1597,10 +1608,17 @@ def validate_and_normalise(doc: object, map_chunks: ChunkMapper | None = None
     events = events or []
     context = doc.get("@context")
     check = partial(check_and_normalise, context=context)
-    parts = map_chunks(check, events) if map_chunks is not None else [check(events)]
-    checked = [item for part in parts for item in part]
-    if not all(passed for passed, _ in checked):
-        validate_document(doc)  # says what is wrong
-    # Events the fast check refused but jsonschema, which has the last word, took.
-    return [result if result is not None else _normalised_or_reason(event, context)
-            for (_, result), event in zip(checked, events, strict=True)]
+    parts = map_slices(check, events) if map_slices is not None else [check(events)]
+
+    def slices() -> Iterator[list[Normalised]]:
+        offset = 0
+        for part in parts:
+            if not all(passed for passed, _ in part):
+                validate_document(doc)  # says what is wrong
+            # Events the fast check refused but jsonschema, which has the last word, took.
+            yield [result if result is not None else _normalised_or_reason(event, context)
+                   for (_, result), event in zip(part, events[offset:offset + len(part)],
+                                                  strict=True)]
+            offset += len(part)
+
+    return len(events), slices()

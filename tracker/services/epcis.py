@@ -9,7 +9,7 @@ exception for compliance; nothing is silently applied or dropped.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from tracker.domain.epcis import (
     NormalisedEvent,
     normalise_cbv,
     normalise_event,
+    normalised_slices,
     validate_and_normalise,
     validate_event,
 )
@@ -62,63 +63,102 @@ class CheckedDocument:
     events: list[Normalised]
 
 
-def check_capture(document: object, *, actor: Actor, behaviour: str = "rollback"
-                  ) -> CheckedDocument:
-    """The part of a capture that needs no database: the schema check and normalisation
-    of the events, spread over the cores. The web layer runs it before taking the write
-    lock, so scans are not held up while a big document is checked."""
+def _check_request(actor: Actor, behaviour: str) -> None:
     _require_capture(actor)
     if behaviour not in ("rollback", "proceed"):
         raise InvalidInput(f"GS1-Capture-Error-Behaviour must be 'rollback' or 'proceed', "
                            f"not {behaviour!r}", code="invalid_header")
-    checked = validate_and_normalise(document, map_chunks=workers.map_slices)
-    if len(checked) > MAX_CAPTURE_EVENTS:
-        raise TooLarge(f"the document holds {len(checked):,} events; one capture takes at "
+
+
+def _check_size(count: int) -> None:
+    if count > MAX_CAPTURE_EVENTS:
+        raise TooLarge(f"the document holds {count:,} events; one capture takes at "
                        f"most {MAX_CAPTURE_EVENTS:,}", code="capture_limit_exceeded")
+
+
+def check_capture(document: object, *, actor: Actor, behaviour: str = "rollback"
+                  ) -> CheckedDocument:
+    """The part of a capture that needs no database: the schema check and normalisation
+    of the events, spread over the cores. The web layer runs it before taking the write
+    lock, so scans go on while a big document is checked, and a bad document never
+    takes the lock."""
+    _check_request(actor, behaviour)
+    checked = validate_and_normalise(document, map_slices=workers.map_slices)
+    _check_size(len(checked))
     return CheckedDocument(behaviour, checked)
-
-
-def capture_document(session: Session, document: object, *, actor: Actor,
-                     behaviour: str = "rollback", now: dt.datetime | None = None) -> CaptureJob:
-    """Capture an EPCISDocument. ``rollback`` (the default): one bad event refuses all of
-    them; ``proceed``: the good ones are stored. Duplicates are stored once and listed."""
-    return store_capture(session, check_capture(document, actor=actor, behaviour=behaviour),
-                         actor=actor, now=now)
 
 
 def store_capture(session: Session, checked: CheckedDocument, *, actor: Actor,
                   now: dt.datetime | None = None) -> CaptureJob:
     """Store a checked document's events and apply their custody (see capture_document)."""
-    _require_capture(actor)
-    behaviour = checked.behaviour
+    _check_request(actor, checked.behaviour)
+    return _store(session, len(checked.events), [checked.events], actor=actor,
+                  behaviour=checked.behaviour, now=now)
+
+
+def capture_document(session: Session, document: object, *, actor: Actor,
+                     behaviour: str = "rollback", now: dt.datetime | None = None) -> CaptureJob:
+    """Capture an EPCISDocument. ``rollback`` (the default): one bad event refuses all of
+    them; ``proceed``: the good ones are stored. Duplicates are stored once and listed.
+
+    The events are checked slice by slice in helper processes while this one stores the
+    slices already checked; an error in a later slice undoes what was stored."""
+    _check_request(actor, behaviour)
+    count, slices = normalised_slices(document, map_slices=workers.imap_slices)
+    _check_size(count)
+    return _store(session, count, slices, actor=actor, behaviour=behaviour, now=now)
+
+
+def _store(session: Session, count: int, slices: Iterable[list[Normalised]], *,
+           actor: Actor, behaviour: str, now: dt.datetime | None) -> CaptureJob:
     now = now or utcnow()
-    job = CaptureJob(error_behaviour=behaviour, event_count=len(checked.events),
-                     created_by=actor.name, created_at=now)
-    session.add(job)
-    session.flush()
-    errors: list[dict[str, Any]] = []
-    good: list[tuple[int, NormalisedEvent]] = []
-    for index, result in enumerate(checked.events):
-        if isinstance(result, NormalisedEvent):
-            good.append((index, result))
-        else:
-            code, message = result
-            errors.append({"index": index, "code": code, "message": message})
-    if errors and behaviour == "rollback":
-        job.status = CaptureStatus.FAILED
-        job.errors = errors
-        job.finished_at = utcnow()
+    refused: list[dict[str, Any]] = []  # events that cannot be stored
+    duplicates_seen: list[dict[str, Any]] = []
+    stored_count, offset = 0, 0
+    known: set[str] = set()
+    # A savepoint, so nothing is half-written whatever the caller does with the error.
+    savepoint = session.begin_nested()
+    try:
+        job = CaptureJob(error_behaviour=behaviour, event_count=count,
+                         created_by=actor.name, created_at=now)
+        session.add(job)
+        session.flush()
+        for part in slices:
+            good: list[tuple[int, NormalisedEvent]] = []
+            for index, result in enumerate(part, start=offset):
+                if isinstance(result, NormalisedEvent):
+                    good.append((index, result))
+                else:
+                    code, message = result
+                    refused.append({"index": index, "code": code, "message": message})
+            offset += len(part)
+            if refused and behaviour == "rollback":
+                continue  # read on, to report every refusal; store nothing more
+            fresh, duplicates = _split_duplicates(session, good, known)
+            duplicates_seen += [{"index": i, "code": "duplicate_event",
+                                 "eventID": n.event_id or n.hash,
+                                 "message": f"event {i} was captured before (event hash "
+                                            f"{n.hash}); it is stored once"}
+                                for i, n in duplicates]
+            stored = events.store_events(session, [n for _, n in fresh], origin="capture",
+                                         capture_job_id=job.id, record_time=now)
+            for (_, normalised), event_pk in zip(fresh, stored, strict=True):
+                apply_custody(session, event_pk, normalised, actor=actor)
+            stored_count += len(stored)
+    except BaseException:
+        savepoint.rollback()
+        raise
+    if refused and behaviour == "rollback":
+        savepoint.rollback()  # the job is recorded as failed, without its events
+        job = CaptureJob(error_behaviour=behaviour, event_count=count, created_by=actor.name,
+                         created_at=now, status=CaptureStatus.FAILED, finished_at=utcnow(),
+                         errors=refused)
+        session.add(job)
+        session.flush()
         return job
-    fresh, duplicates = _split_duplicates(session, good)
-    errors += [{"index": i, "code": "duplicate_event", "eventID": n.event_id or n.hash,
-                "message": f"event {i} was captured before (event hash {n.hash}); "
-                           "it is stored once"} for i, n in duplicates]
-    stored = events.store_events(session, [n for _, n in fresh], origin="capture",
-                          capture_job_id=job.id, record_time=now)
-    for (_, normalised), event_pk in zip(fresh, stored, strict=True):
-        apply_custody(session, event_pk, normalised, actor=actor)
-    job.captured_count = len(stored)
-    job.errors = sorted(errors, key=lambda e: e["index"])
+    savepoint.commit()
+    job.captured_count = stored_count
+    job.errors = sorted(refused + duplicates_seen, key=lambda e: e["index"])
     job.status = CaptureStatus.SUCCESS
     job.finished_at = utcnow()
     session.flush()
@@ -140,11 +180,12 @@ def capture_event(session: Session, event: object, *, actor: Actor,
     return session.get_one(Event, event_pk)
 
 
-def _split_duplicates(session: Session, good: list[tuple[int, NormalisedEvent]]
-                      ) -> tuple[list[tuple[int, NormalisedEvent]],
-                                 list[tuple[int, NormalisedEvent]]]:
+def _split_duplicates(session: Session, good: list[tuple[int, NormalisedEvent]],
+                      known: set[str]) -> tuple[list[tuple[int, NormalisedEvent]],
+                                                list[tuple[int, NormalisedEvent]]]:
+    """The events not captured before (in the database, or earlier in this document,
+    whose hashes ``known`` gathers) and the duplicates."""
     hashes = [n.hash for _, n in good]
-    known: set[str] = set()
     for part in custody.chunks(hashes):
         known.update(session.scalars(select(Event.event_hash).where(Event.event_hash.in_(part))))
     fresh, duplicates = [], []

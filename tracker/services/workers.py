@@ -1,9 +1,11 @@
 """Pure CPU-bound work spread over the machine's cores: one pool of processes per process.
 
 Checking and normalising the events of a large EPCIS document is pure Python, so threads
-cannot share it out; processes can. The calling process takes the first slice itself
-while the pool's workers take the others. The workers come from a fork server, never by
-forking a threaded web worker, and compile the EPCIS schema once when they start.
+cannot share it out; processes can. The document is cut into slices that the pool's
+workers take in order, while the calling process stores the results as they come and,
+whenever it would wait, takes the last slice not yet started. The workers come from a
+fork server, never by forking a threaded web worker, and compile the EPCIS schema once
+when they start.
 Without a pool (one core, a failed start, a broken worker) the work runs here, the same.
 """
 
@@ -12,8 +14,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
@@ -65,24 +67,48 @@ def start() -> None:
 
 
 def map_slices(fn: Callable[[list[Any]], T], items: list[Any]) -> list[T]:
-    """``fn`` over consecutive slices of ``items``, results in order: the slices go to
-    the workers and this process when there are enough items, else ``[fn(items)]``."""
-    count = min(helpers() + 1, len(items) // MIN_SLICE)
-    pool = _started() if count > 1 else None
+    """``fn`` over consecutive slices of ``items``, results in order (see imap_slices)."""
+    return list(imap_slices(fn, items))
+
+
+def imap_slices(fn: Callable[[list[Any]], T], items: list[Any],
+                size: int = MIN_SLICE) -> Iterator[T]:
+    """``fn`` over consecutive slices of ``items``, yielded in order as soon as each is
+    ready, so the caller can use one result while the workers make the next ones. When a
+    result is not ready, this process does the last slice nobody has started yet rather
+    than wait. Without a pool (or for one slice) the slices are done here, one by one, as
+    the caller asks for them."""
+    slices = [items[i:i + size] for i in range(0, len(items), size)] or [items]
+    pool = _started() if len(slices) > 1 else None
     if pool is None:
-        return [fn(items)]
-    size = -(-len(items) // count)
-    slices = [items[i:i + size] for i in range(0, len(items), size)]
+        for part in slices:
+            yield fn(part)
+        return
     try:
-        futures = [pool.submit(fn, part) for part in slices[1:]]
+        futures: list[Future[T]] = [pool.submit(fn, part) for part in slices]
     except (BrokenProcessPool, RuntimeError):
         _discard(pool)
-        return [fn(items)]
-    results = [fn(slices[0])]
-    for part, future in zip(slices[1:], futures, strict=True):
-        try:
-            results.append(future.result())
-        except BrokenProcessPool:
-            _discard(pool)
-            results.append(fn(part))
-    return results
+        for part in slices:
+            yield fn(part)
+        return
+    done_here: dict[int, T] = {}
+    try:
+        for i, future in enumerate(futures):
+            # Steal from the tail while the next result is still being made.
+            tail = len(futures) - 1
+            while i not in done_here and not future.done() and tail > i:
+                if tail not in done_here and futures[tail].cancel():
+                    done_here[tail] = fn(slices[tail])
+                tail -= 1
+            if i in done_here:
+                yield done_here.pop(i)
+                continue
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                _discard(pool)
+                result = fn(slices[i])
+            yield result
+    finally:
+        for future in futures:  # the caller stopped early (an error): drop what is left
+            future.cancel()
