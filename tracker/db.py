@@ -149,6 +149,17 @@ def write_transaction(session: Session) -> Iterator[Session]:
         yield session
 
 
+def dialect_insert(dialect: str) -> Any:
+    """The insert() of the dialect, which has on_conflict_do_update / do_nothing."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
 def insert_plain_rows(connection: Connection, table: Table, columns: Sequence[str],
                       rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert many rows of plain values (strings, integers: nothing a column type has to

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from tracker.db import paged, utcnow
+from tracker.db import dialect_insert, paged, utcnow
 from tracker.domain.codes import container_key, item_key, parse_code
 from tracker.domain.gs1 import make_sscc
 from tracker.errors import Conflict, InvalidInput, MalformedCode, NotFound, PermissionDenied
@@ -209,20 +209,12 @@ def contents(session: Session, container_keys: Sequence[str]) -> list[Holding]:
     return found
 
 
-def _dialect_insert(session: Session):  # type: ignore[no-untyped-def]
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert
-
-
 def upsert_states(session: Session, rows: list[dict[str, Any]], update_columns: Sequence[str]
                   ) -> None:
     """Insert new custody states or change ``update_columns`` of existing ones."""
     if not rows:
         return
-    stmt = _dialect_insert(session)(CustodyState.__table__)
+    stmt = dialect_insert(session.get_bind().dialect.name)(CustodyState.__table__)
     stmt = stmt.on_conflict_do_update(
         index_elements=[CustodyState.key],
         set_={c: stmt.excluded[c] for c in update_columns},

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, literal, select, update
+from sqlalchemy import bindparam, insert, literal, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -75,8 +75,6 @@ _EARLIER = select(_scan.response, _scan.id, _scan.violation_id).where(
     _scan.inspector_id == bindparam("inspector"),
     _scan.client_scan_id == bindparam("client_scan_id"))
 _INSERT_SCAN = insert(Scan.__table__).returning(_scan.id)
-_SET_VIOLATION = (update(Scan.__table__).where(_scan.id == bindparam("scan_id"))
-                  .values(violation_id=bindparam("new_violation_id")))
 
 
 @dataclass(frozen=True)
@@ -280,31 +278,39 @@ def store_scan(session: Session, judged: JudgedScan, *, actor: Actor, settings: 
         found_territory=judgement.found_territory, responsible_party=responsible,
         violation_id=None, flags=response["flags"], response=response,
     )
+    finding = None if values["verdict"] is Verdict.AUTHENTIC else violations.Finding(
+        key=item.key, serial=item.serial, gtin=judged.parsed.gtin, verdict=response["verdict"],
+        responsible_party=responsible, expected_territories=response["expected_territories"],
+        found_territory=judgement.found_territory, scanned_at=judged.scanned_at)
+    batch_id = item.batch.id if item.batch else None
     if connection.dialect.name == "sqlite":
         # The write lock is held (BEGIN IMMEDIATE) and the id was checked above.
-        scan_id = connection.execute(_INSERT_SCAN, values).scalar_one()
+        violation, scan_id = _insert(session, values, finding, batch_id, judged.received)
     else:
         try:
             with session.begin_nested():
-                scan_id = connection.execute(_INSERT_SCAN, values).scalar_one()
+                violation, scan_id = _insert(session, values, finding, batch_id,
+                                             judged.received)
         except IntegrityError:
             # The same client_scan_id raced in from a retry: answer as the first one did.
             earlier = _earlier(connection, actor, request.client_scan_id or "")
             if earlier is None:
                 raise
             return earlier
-    violation_id = None
-    if values["verdict"] is not Verdict.AUTHENTIC:
-        violation_id = violations.open_or_extend(
-            session, evidence=violations.Evidence(
-                scan_id=scan_id, key=item.key, serial=item.serial, gtin=judged.parsed.gtin,
-                verdict=response["verdict"], responsible_party=responsible,
-                expected_territories=response["expected_territories"],
-                found_territory=judgement.found_territory, scanned_at=judged.scanned_at),
-            batch_id=item.batch.id if item.batch else None, actor=actor, now=judged.received)
-        connection.execute(_SET_VIOLATION, {"scan_id": scan_id,
-                                            "new_violation_id": violation_id})
-    return with_ids(response, scan_id, violation_id)
+    if violation is not None:
+        violations.attach(session, violation, scan_id=scan_id, actor=actor,
+                          now=judged.received)
+    return with_ids(response, scan_id, violation.id if violation else None)
+
+
+def _insert(session: Session, values: dict[str, Any], finding: violations.Finding | None,
+            batch_id: int | None, now: dt.datetime) -> tuple[violations.Opened | None, int]:
+    """The violation the scan opens or extends, then the scan that points to it."""
+    violation = (None if finding is None else
+                 violations.open_or_extend(session, finding=finding, batch_id=batch_id,
+                                           now=now))
+    values = dict(values, violation_id=violation.id if violation else None)
+    return violation, session.connection().execute(_INSERT_SCAN, values).scalar_one()
 
 
 def with_ids(response: dict[str, Any], scan_id: int, violation_id: int | None

@@ -6,11 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from tracker.db import paged, utcnow
+from tracker.db import dialect_insert, paged, utcnow
 from tracker.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tracker.models import (
     CLOSED_STATUSES,
@@ -40,30 +39,39 @@ TRANSITIONS: dict[ViolationStatus, set[ViolationStatus]] = {
 }
 
 
-# Built once: open_or_extend runs for every suspicious scan.
+# Built once: these run for every suspicious scan.
 _violation = Violation.__table__.c
-_OPEN_VIOLATION = select(_violation.id).where(
-    _violation.key == bindparam("key"), _violation.type == bindparam("type"),
-    _violation.status.not_in(CLOSED_STATUSES))
-_INSERT_VIOLATION = insert(Violation.__table__).returning(_violation.id)
-_EXTEND_VIOLATION = update(Violation.__table__).where(
-    _violation.id == bindparam("violation")).values(
-    scan_count=_violation.scan_count + 1, last_scan_at=bindparam("scanned_at"),
-    updated_at=bindparam("now"), responsible_party=func.coalesce(
-        _violation.responsible_party, bindparam("responsible")))
 _INSERT_AUDIT = insert(ViolationAudit.__table__)
 _INSERT_EVIDENCE = insert(ViolationScan.__table__)
+_OPEN = text("status NOT IN ('dismissed', 'resolved')")  # the predicate of the unique index
+_upserts: dict[str, Any] = {}
+
+
+def _upsert(dialect: str) -> Any:
+    """Open the violation, or when one is open for the serial and type (the partial
+    unique index), extend it: one statement, atomic under concurrent scans."""
+    if dialect not in _upserts:
+        statement = dialect_insert(dialect)(Violation.__table__)
+        _upserts[dialect] = statement.on_conflict_do_update(
+            index_elements=[_violation.key, _violation.type], index_where=_OPEN,
+            set_={"scan_count": _violation.scan_count + 1,
+                  "last_scan_at": statement.excluded.last_scan_at,
+                  "updated_at": statement.excluded.updated_at,
+                  "responsible_party": func.coalesce(_violation.responsible_party,
+                                                     statement.excluded.responsible_party)},
+        ).returning(_violation.id, _violation.scan_count)
+    return _upserts[dialect]
 
 
 def _open_violation_id(session: Session, key: str, kind: ViolationType) -> int | None:
-    return session.connection().execute(_OPEN_VIOLATION, {"key": key, "type": kind}).scalar()
+    return session.scalar(select(Violation.id).where(
+        Violation.key == key, Violation.type == kind, Violation.status.not_in(CLOSED_STATUSES)))
 
 
 @dataclass(frozen=True)
-class Evidence:
-    """What a scan brings to a violation (scans are written in Core for speed)."""
+class Finding:
+    """What a suspicious scan says about its serial (scans are written in Core for speed)."""
 
-    scan_id: int
     key: str
     serial: str | None
     gtin: str | None
@@ -74,48 +82,45 @@ class Evidence:
     scanned_at: dt.datetime
 
 
-def open_or_extend(session: Session, *, evidence: Evidence, batch_id: int | None,
-                   actor: Actor, now: dt.datetime | None = None) -> int:
-    """Attach the scan to the open violation of its serial and type, or open one; returns
-    the violation's id. Core statements: this runs for every suspicious scan."""
+@dataclass(frozen=True)
+class Opened:
+    """The open violation a finding went to, and whether the finding opened it."""
+
+    id: int
+    new: bool
+    verdict: str
+
+
+def open_or_extend(session: Session, *, finding: Finding, batch_id: int | None,
+                   now: dt.datetime | None = None) -> Opened:
+    """The open violation of the finding's serial and type: opened by it, or extended."""
     now = now or utcnow()
-    kind = ViolationType(evidence.verdict)
-    violation_id = _open_violation_id(session, evidence.key, kind)
-    opened = False
-    if violation_id is None:
-        values = dict(
-            key=evidence.key, serial=evidence.serial, gtin=evidence.gtin, type=kind,
-            status=ViolationStatus.OPEN, batch_id=batch_id,
-            responsible_party=evidence.responsible_party,
-            expected_territories=list(evidence.expected_territories),
-            found_territory=evidence.found_territory, scan_count=1,
-            last_scan_at=evidence.scanned_at, opened_at=now, updated_at=now)
-        try:
-            with session.begin_nested():
-                violation_id = session.connection().execute(
-                    _INSERT_VIOLATION, values).scalar_one()
-            opened = True
-        except IntegrityError:
-            # Another scan of the same serial opened it a moment ago (PostgreSQL).
-            violation_id = _open_violation_id(session, evidence.key, kind)
-            if violation_id is None:
-                raise
     connection = session.connection()
-    if opened:
+    violation_id, scan_count = connection.execute(_upsert(connection.dialect.name), dict(
+        key=finding.key, serial=finding.serial, gtin=finding.gtin,
+        type=ViolationType(finding.verdict), status=ViolationStatus.OPEN, batch_id=batch_id,
+        responsible_party=finding.responsible_party,
+        expected_territories=list(finding.expected_territories),
+        found_territory=finding.found_territory, scan_count=1,
+        last_scan_at=finding.scanned_at, opened_at=now, updated_at=now)).one()
+    # Every violation opens with its first scan, so only a new one counts one scan.
+    return Opened(violation_id, scan_count == 1, finding.verdict)
+
+
+def attach(session: Session, violation: Opened, *, scan_id: int, actor: Actor,
+           now: dt.datetime) -> None:
+    """Record the scan as the violation's evidence, with its audit entry."""
+    connection = session.connection()
+    if violation.new:
         connection.execute(_INSERT_AUDIT, dict(
-            violation_id=violation_id, at=now, actor=actor.name, action="opened",
+            violation_id=violation.id, at=now, actor=actor.name, action="opened",
             from_status=None, to_status=ViolationStatus.OPEN.value,
-            note=f"scan {evidence.scan_id}: {evidence.verdict}"))
+            note=f"scan {scan_id}: {violation.verdict}"))
     else:
-        connection.execute(_EXTEND_VIOLATION, dict(
-            violation=violation_id, scanned_at=evidence.scanned_at, now=now,
-            responsible=evidence.responsible_party))
         connection.execute(_INSERT_AUDIT, dict(
-            violation_id=violation_id, at=now, actor=actor.name, action="evidence",
-            from_status=None, to_status=None, note=f"scan {evidence.scan_id} attached"))
-    connection.execute(_INSERT_EVIDENCE,
-                       dict(violation_id=violation_id, scan_id=evidence.scan_id))
-    return violation_id
+            violation_id=violation.id, at=now, actor=actor.name, action="evidence",
+            from_status=None, to_status=None, note=f"scan {scan_id} attached"))
+    connection.execute(_INSERT_EVIDENCE, dict(violation_id=violation.id, scan_id=scan_id))
 
 
 def _visible(query: Select[Any], actor: Actor) -> Select[Any]:
