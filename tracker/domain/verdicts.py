@@ -59,11 +59,13 @@ __all__ = [
     "DEFAULT_CLONE_SPEED_KMH",
     "FLAGS",
     "Judgement",
+    "Place",
     "ScanPoint",
     "Verdict",
     "expected_territories",
     "judge",
     "latest_authorised_custodian",
+    "locate",
     "may_exceed_speed",
     "party_is_authorised",
     "responsible_party",
@@ -109,8 +111,7 @@ class ScanPoint:
     def __post_init__(self) -> None:
         if self.at.tzinfo is None or self.at.utcoffset() is None:
             raise ValueError(f"scan time {self.at.isoformat()} has no timezone")
-        if not (math.isfinite(self.lat) and math.isfinite(self.lon)) or abs(self.lat) > 90:
-            raise ValueError(f"({self.lat!r}, {self.lon!r}) is not a latitude/longitude point")
+        _check_point(self.lat, self.lon)
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,7 @@ def judge(
     accuracy_m: float | None = None,
     clone_speed_kmh: float = DEFAULT_CLONE_SPEED_KMH,
     tolerance_m: float = 0.0,
+    place: Place | None = None,
 ) -> Judgement:
     """The verdict on a scan at (latitude, longitude) at the aware instant ``at``,
     applying the contract's rules in order.
@@ -186,14 +188,12 @@ def judge(
     recalled, destroyed or stolen. ``other_scans``: other scans of the same serial, before
     or after this one. ``expected_territories``: where the item is expected (the function
     ``expected_territories`` computes them). ``accuracy_m``: the scan's GPS accuracy
-    radius, None when not given.
+    radius, None when not given. ``place``: what ``locate`` says for the same point,
+    expected territories, accuracy and tolerance, when the caller has it already.
     """
     scan = ScanPoint(latitude, longitude, at)
-    if accuracy_m is not None and not (math.isfinite(accuracy_m) and accuracy_m >= 0):
-        raise ValueError(f"accuracy_m must be a finite number of metres >= 0, got {accuracy_m!r}")
-    if not tolerance_m >= 0:
-        raise ValueError(f"tolerance_m must be >= 0, got {tolerance_m!r}")
-    found = index.most_specific(scan.lon, scan.lat)
+    _check_allowance(accuracy_m, tolerance_m)
+    found = place.found if place is not None else index.most_specific(scan.lon, scan.lat)
     flags: list[str] = []
 
     if not known:
@@ -218,27 +218,75 @@ def judge(
         shown = "inf" if math.isinf(speed) else str(round(speed))
         flags += ["clone_speed_exceeded", f"speed_kmh={shown}"]
 
-    outside = near_border = False
-    if not index.contains_point(expected_codes, scan.lon, scan.lat):
-        distance = index.distance_to_boundary_m(expected_codes, scan.lon, scan.lat)
-        if math.isinf(distance):
-            flags.append("no_expected_area")
-        elif distance > max(accuracy_m or 0.0, tolerance_m):
-            outside = True
-            flags.append("outside_expected")
-        else:
-            near_border = True
-            flags.append("near_border")
+    if place is None:
+        place = Place(found, *_against_boundary(index, expected_codes, scan.lon, scan.lat,
+                                                accuracy_m, tolerance_m))
+    flags += place.flags
 
     if recalled:
         verdict = Verdict.RECALLED
     elif cloned:
         verdict = Verdict.SUSPECTED_CLONE
-    elif outside:
+    elif place.outside:
         verdict = Verdict.DIVERTED
     else:
         verdict = Verdict.AUTHENTIC
-    return Judgement(verdict, near_border, expected_codes, found, flags)
+    return Judgement(verdict, place.near_border, expected_codes, found, flags)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a scan lies: its most specific territory and how it stands against the
+    expected territories. The geometric, costly part of a verdict, which needs no other
+    scan: a service works it out before taking the write lock."""
+
+    found: str | None
+    outside: bool
+    near_border: bool
+    no_expected_area: bool
+
+    @property
+    def flags(self) -> list[str]:
+        return ([name for name, on in (("outside_expected", self.outside),
+                                       ("near_border", self.near_border),
+                                       ("no_expected_area", self.no_expected_area)) if on])
+
+
+def locate(index: TerritoryIndex, *, latitude: float, longitude: float,
+           expected_territories: Sequence[str], accuracy_m: float | None = None,
+           tolerance_m: float = 0.0) -> Place:
+    """The place part of ``judge`` (same arguments, same meaning)."""
+    _check_allowance(accuracy_m, tolerance_m)
+    _check_point(latitude, longitude)
+    return Place(index.most_specific(longitude, latitude),
+                 *_against_boundary(index, sorted(set(expected_territories)), longitude,
+                                    latitude, accuracy_m, tolerance_m))
+
+
+def _check_point(lat: float, lon: float) -> None:
+    if not (math.isfinite(lat) and math.isfinite(lon)) or abs(lat) > 90:
+        raise ValueError(f"({lat!r}, {lon!r}) is not a latitude/longitude point")
+
+
+def _check_allowance(accuracy_m: float | None, tolerance_m: float) -> None:
+    if accuracy_m is not None and not (math.isfinite(accuracy_m) and accuracy_m >= 0):
+        raise ValueError(f"accuracy_m must be a finite number of metres >= 0, got {accuracy_m!r}")
+    if not tolerance_m >= 0:
+        raise ValueError(f"tolerance_m must be >= 0, got {tolerance_m!r}")
+
+
+def _against_boundary(index: TerritoryIndex, codes: list[str], lon: float, lat: float,
+                      accuracy_m: float | None, tolerance_m: float
+                      ) -> tuple[bool, bool, bool]:
+    """(outside, near_border, no_expected_area) of the point against the territories."""
+    if index.contains_point(codes, lon, lat):
+        return False, False, False
+    distance = index.distance_to_boundary_m(codes, lon, lat)
+    if math.isinf(distance):
+        return False, False, True
+    if distance > max(accuracy_m or 0.0, tolerance_m):
+        return True, False, False
+    return False, True, False
 
 
 def expected_territories(

@@ -172,9 +172,8 @@ class JudgedScan:
     received: dt.datetime
     scanned_at: dt.datetime
     judge_inputs: dict[str, Any]
-    others: list[verdicts.ScanPoint]
-    judgement: verdicts.Judgement
-    responsible: str | None
+    place: verdicts.Place
+    responsible: str | None  # who answers for the item should the verdict be diverted
 
 
 def record_scan(session: Session, request: ScanRequest, *, actor: Actor, settings: Settings,
@@ -191,8 +190,9 @@ def record_scan(session: Session, request: ScanRequest, *, actor: Actor, setting
 
 def judge_scan(session: Session, request: ScanRequest, *, actor: Actor, settings: Settings,
                now: dt.datetime | None = None) -> JudgedScan:
-    """Read phase: everything the verdict needs, and the verdict. Writes nothing. A
-    retried client_scan_id is recognised in the write phase, under the write lock."""
+    """Read phase: everything the verdict needs but the serial's other scans, and where
+    the scan lies against the maps (the costly part). Writes nothing. The verdict and a
+    retried client_scan_id are settled in the write phase, under the write lock."""
     actor.require(Role.INSPECTOR, action="post scans")
     request = validate(request)
     parsed = parse_code(request.code) if isinstance(request.code, str) else _not_a_code(request)
@@ -226,36 +226,35 @@ def judge_scan(session: Session, request: ScanRequest, *, actor: Actor, settings
     recalled = item.batch is not None and (
         item.batch.status is BatchStatus.RECALLED
         or item.disposition in WITHDRAWN)
-    others = _nearby_scans(connection, item.key, scanned_at, settings) if item.batch else []
     judge_inputs: dict[str, Any] = dict(
         index=index, latitude=request.latitude, longitude=request.longitude, at=scanned_at,
         accuracy_m=request.accuracy_m, tolerance_m=settings.border_tolerance_m,
         clone_speed_kmh=settings.clone_speed_kmh, known=item.batch is not None,
         check_ok=parsed.serial_well_formed, gtin_matches=item.gtin_matches,
         recalled=recalled, expected_territories=expected)
-    judgement = verdicts.judge(other_scans=others, **judge_inputs)
-    responsible = None
-    if judgement.verdict == Verdict.DIVERTED:
-        responsible = verdicts.responsible_party(handoffs, authorised, last_custodian)
-    return JudgedScan(request, parsed, item, received, scanned_at, judge_inputs, others,
-                      judgement, responsible)
+    # The geometry now; the clone check needs the other scans, read under the write lock.
+    place = verdicts.locate(index, latitude=request.latitude, longitude=request.longitude,
+                            expected_territories=expected, accuracy_m=request.accuracy_m,
+                            tolerance_m=settings.border_tolerance_m)
+    responsible = (verdicts.responsible_party(handoffs, authorised, last_custodian)
+                   if item.batch is not None and item.gtin_matches else None)
+    return JudgedScan(request, parsed, item, received, scanned_at, judge_inputs, place,
+                      responsible)
 
 
 def store_scan(session: Session, judged: JudgedScan, *, actor: Actor, settings: Settings
                ) -> dict[str, Any]:
-    """Write phase: store the scan and open or extend its violation. Scans that landed
-    since the read phase are looked at again, so a clone racing in is not missed."""
+    """Write phase: the verdict, with the serial's other scans read under the write lock
+    (so a clone racing in is not missed); store the scan, open or extend its violation."""
     request, item = judged.request, judged.item
     connection = session.connection()
     if request.client_scan_id is not None:
         earlier = _earlier(connection, actor, request.client_scan_id)
         if earlier is not None:
             return earlier
-    judgement = judged.judgement
-    if item.batch is not None:
-        others = _nearby_scans(connection, item.key, judged.scanned_at, settings)
-        if others != judged.others:
-            judgement = verdicts.judge(other_scans=others, **judged.judge_inputs)
+    others = (_nearby_scans(connection, item.key, judged.scanned_at, settings)
+              if item.batch is not None else [])
+    judgement = verdicts.judge(other_scans=others, place=judged.place, **judged.judge_inputs)
     responsible = judged.responsible if judgement.verdict == Verdict.DIVERTED else None
     response = {
         "verdict": Verdict(judgement.verdict).value,
