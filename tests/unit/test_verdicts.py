@@ -29,6 +29,7 @@ from tracker.domain.verdicts import (
     expected_territories,
     judge,
     latest_authorised_custodian,
+    locate,
     may_exceed_speed,
     party_is_authorised,
     responsible_party,
@@ -465,3 +466,33 @@ def test_an_item_diverted_two_tiers_down_end_to_end() -> None:
         Verdict.DIVERTED, False, ["CN-GD-SZ"], "CN-ZJ-HZ", ["outside_expected"]
     )
     assert responsible_party(CHAIN, authorised, custodians[-1]) == "t2-shenzhen"
+
+
+# --- the place, worked out ahead ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("point", "expected", "accuracy_m", "others"),
+    [
+        (GUANGZHOU, ["CN-GD"], None, []),
+        (HANGZHOU, ["CN-GD"], 30.0, []),
+        (HANGZHOU, ["CN-GD-SZ", "CN-GD"], None, [at(GUANGZHOU, T0 - HOUR / 60)]),
+        (NEAR_BORDER, ["CN-GD"], 100.0, []),
+        (SHENZHEN, [], None, []),
+    ],
+    ids=["inside", "outside", "clone and outside", "near the border", "no expected area"],
+)
+def test_a_place_worked_out_ahead_gives_the_same_judgement(
+        point: tuple[float, float], expected: list[str], accuracy_m: float | None,
+        others: list[ScanPoint]) -> None:
+    lon, lat = point
+    place = locate(china_us(), latitude=lat, longitude=lon, expected_territories=expected,
+                   accuracy_m=accuracy_m)
+    assert judged(point, expected=expected, accuracy_m=accuracy_m, other_scans=others,
+                  place=place) == judged(point, expected=expected, accuracy_m=accuracy_m,
+                                         other_scans=others)
+
+
+def test_locating_a_point_off_the_globe_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"\(91.0, 0.0\) is not a latitude/longitude point"):
+        locate(china_us(), latitude=91.0, longitude=0.0, expected_territories=["CN-GD"])
