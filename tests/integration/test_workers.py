@@ -126,3 +126,23 @@ def test_proceed_stores_the_other_events_and_reports_the_one_that_cannot_be(sess
     assert (job.status.value, job.captured_count, job.event_count) == ("success", 3, 4)
     assert [e["index"] for e in job.errors] == [1]
     assert counts(session) == (before[0] + 3, before[1] + 1)
+
+
+def failing_warm_up() -> None:
+    raise RuntimeError("this worker cannot start")
+
+
+@needs_two_cores
+def test_when_workers_cannot_start_the_work_runs_here(monkeypatch):
+    # A server must come up even where helper processes cannot: here their start fails.
+    monkeypatch.setattr(workers, "_pool", None)
+    monkeypatch.setattr(workers, "_unavailable", False)
+    monkeypatch.setattr(workers, "_warm_up", failing_warm_up)
+
+    workers.start()  # does not raise
+
+    assert workers._unavailable is True
+    items = list(range(3 * workers.MIN_SLICE))
+    assert workers.map_slices(whose, items) == [(os.getpid(), items[i:i + workers.MIN_SLICE])
+                                                for i in range(0, len(items),
+                                                               workers.MIN_SLICE)]

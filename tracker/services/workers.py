@@ -26,6 +26,7 @@ MIN_SLICE = 1_000
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
+_unavailable = False  # processes could not be started here: everything runs in-process
 
 
 def helpers() -> int:
@@ -42,7 +43,7 @@ def _warm_up() -> None:
 def _started() -> ProcessPoolExecutor | None:
     global _pool
     with _lock:
-        if _pool is None and helpers() > 0:
+        if _pool is None and helpers() > 0 and not _unavailable:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["tracker.domain.epcis"])
             _pool = ProcessPoolExecutor(max_workers=helpers(), mp_context=context,
@@ -59,11 +60,18 @@ def _discard(pool: ProcessPoolExecutor) -> None:
 
 
 def start() -> None:
-    """Start the workers now (servers call this at start) rather than on first use."""
+    """Start the workers now (servers call this at start) rather than on first use. Where
+    processes cannot be started, work goes on in-process; this never fails."""
+    global _unavailable
     pool = _started()
-    if pool is not None:
+    if pool is None:
+        return
+    try:
         for future in [pool.submit(_warm_up) for _ in range(helpers())]:
             future.result()
+    except (BrokenProcessPool, OSError, RuntimeError):
+        _discard(pool)
+        _unavailable = True
 
 
 def map_slices(fn: Callable[[list[Any]], T], items: list[Any]) -> list[T]:
