@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tracker.db import dialect_insert, paged, utcnow
@@ -126,19 +126,25 @@ class _Found:
     container_of: dict[str, str | None]  # SSCC -> the party that made it
 
 
+# Built once: custody runs these for every shipping or receiving event of a capture.
+_serial_c, _batch_c, _container_c = Serial.__table__.c, Batch.__table__.c, Container.__table__.c
+_SERIAL_BATCHES = (
+    select(_serial_c.serial, _batch_c.id, _batch_c.gtin, _batch_c.owner_party_id)
+    .join(Batch.__table__, _batch_c.id == _serial_c.batch_id)
+    .where(_serial_c.serial.in_(bindparam("serials", expanding=True))))
+_CONTAINER_MAKERS = select(_container_c.sscc, _container_c.party_id).where(
+    _container_c.sscc.in_(bindparam("ssccs", expanding=True)))
+
+
 def _lookup(session: Session, serials: set[str], ssccs: set[str]) -> _Found:
+    connection = session.connection()
     batch_of: dict[str, tuple[int, str, str | None]] = {}
     for part in chunks(sorted(serials)):
-        rows = session.execute(
-            select(Serial.serial, Batch.id, Batch.gtin, Batch.owner_party_id)
-            .join(Batch, Batch.id == Serial.batch_id)
-            .where(Serial.serial.in_(part))
-        )
-        batch_of.update({s: (b, g, o) for s, b, g, o in rows})
+        batch_of.update({s: (b, g, o) for s, b, g, o in connection.execute(
+            _SERIAL_BATCHES, {"serials": part})})
     container_of: dict[str, str | None] = {}
     for part in chunks(sorted(ssccs)):
-        container_of.update(session.execute(
-            select(Container.sscc, Container.party_id).where(Container.sscc.in_(part))).all())
+        container_of.update(connection.execute(_CONTAINER_MAKERS, {"ssccs": part}).all())
     return _Found(batch_of, container_of)
 
 
@@ -173,11 +179,19 @@ _HOLDING_COLUMNS = (_state.key, _state.custodian, _state.disposition, _state.con
                     _state.shipment_id, _state.serial)
 
 
+_HOLDINGS = select(*_HOLDING_COLUMNS).where(_state.key.in_(bindparam("keys", expanding=True)))
+_CONTENTS = select(*_HOLDING_COLUMNS).where(
+    _state.container.in_(bindparam("containers", expanding=True)))
+_INSERT_MOVES = insert(CustodyMove.__table__)
+_upserts: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+
 def holdings(session: Session, resolved: Sequence[Resolved]) -> dict[str, Holding]:
+    connection = session.connection()
     found: dict[str, Holding] = {}
     for part in chunks([r.key for r in resolved]):
-        for key, custodian, disposition, container, shipment_id, serial in session.execute(
-                select(*_HOLDING_COLUMNS).where(_state.key.in_(part))):
+        for key, custodian, disposition, container, shipment_id, serial in connection.execute(
+                _HOLDINGS, {"keys": part}):
             found[key] = Holding(key, custodian, disposition, container, shipment_id, serial,
                                  True)
     return {r.key: found.get(r.key) or Holding(r.key, r.first_holder, "active", None, None,
@@ -196,8 +210,8 @@ def contents(session: Session, container_keys: Sequence[str]) -> list[Holding]:
     while frontier:
         next_frontier = []
         for part in chunks(frontier):
-            for key, custodian, disposition, container, shipment_id, serial in session.execute(
-                    select(*_HOLDING_COLUMNS).where(_state.container.in_(part))):
+            for key, custodian, disposition, container, shipment_id, serial in (
+                    session.connection().execute(_CONTENTS, {"containers": part})):
                 if key in seen:
                     continue
                 seen.add(key)
@@ -214,19 +228,21 @@ def upsert_states(session: Session, rows: list[dict[str, Any]], update_columns: 
     """Insert new custody states or change ``update_columns`` of existing ones."""
     if not rows:
         return
-    stmt = dialect_insert(session.get_bind().dialect.name)(CustodyState.__table__)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[CustodyState.key],
-        set_={c: stmt.excluded[c] for c in update_columns},
-    )
+    connection = session.connection()
+    cache_key = (connection.dialect.name, tuple(update_columns))
+    if cache_key not in _upserts:
+        stmt = dialect_insert(connection.dialect.name)(CustodyState.__table__)
+        _upserts[cache_key] = stmt.on_conflict_do_update(
+            index_elements=[_state.key], set_={c: stmt.excluded[c] for c in update_columns})
     for part in chunks(rows, 2_000):
-        session.execute(stmt, list(part))
+        connection.execute(_upserts[cache_key], list(part))
 
 
 def add_moves(session: Session, keys: Iterable[str], **fields: Any) -> None:
     rows = [{"key": k, **fields} for k in keys]
+    connection = session.connection()
     for part in chunks(rows, 10_000):
-        session.execute(insert(CustodyMove.__table__), list(part))
+        connection.execute(_INSERT_MOVES, list(part))
 
 
 def get_party_or_fail(session: Session, party_id: object, field: str) -> Party:
@@ -311,7 +327,7 @@ def ship(session: Session, *, sender: str, receiver: str, movement: Movement, ac
     now = now or utcnow()
     shipment = Shipment(from_party=sender, to_party=receiver, origin=origin,
                         item_count=sum(1 for k in movement.keys if not k.startswith("00/")),
-                        created_by=actor.name, shipped_at=now)
+                        created_by=actor.name, shipped_at=now, ship_event_pk=event_pk)
     session.add(shipment)
     session.flush()
     if event_pk is None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from tracker.db import utcnow
@@ -49,6 +49,10 @@ MAX_CAPTURE_EVENTS = 100_000
 PARTY_TYPES = ("possessing_party", "owning_party")
 WITHDRAWING = {"recalled", "destroyed", "stolen", "disposed", "retail_sold", "expired",
                "inactive"}
+
+
+_KNOWN_PARTIES = select(Party.__table__.c.id).where(
+    Party.__table__.c.id.in_(bindparam("parties", expanding=True)))
 
 
 def _require_capture(actor: Actor) -> None:
@@ -255,7 +259,8 @@ def _apply_shipping(session: Session, event_pk: int, n: NormalisedEvent,
                    "a shipping event about known codes names no distinct source and "
                    "destination party; custody was not moved")
         return
-    parties = set(session.scalars(select(Party.id).where(Party.id.in_([sender, receiver]))))
+    parties = set(session.connection().execute(
+        _KNOWN_PARTIES, {"parties": [sender, receiver]}).scalars())
     if parties != {sender, receiver}:
         unknown = sorted({sender, receiver} - parties)
         _exception(session, event_pk, None, "unknown_party",
