@@ -24,6 +24,7 @@ from tests.unit.test_territory_index import (
 )
 from tracker.domain.verdicts import (
     Judgement,
+    Place,
     ScanPoint,
     Verdict,
     expected_territories,
@@ -496,3 +497,10 @@ def test_a_place_worked_out_ahead_gives_the_same_judgement(
 def test_locating_a_point_off_the_globe_is_refused() -> None:
     with pytest.raises(ValueError, match=r"\(91.0, 0.0\) is not a latitude/longitude point"):
         locate(china_us(), latitude=91.0, longitude=0.0, expected_territories=["CN-GD"])
+
+
+def test_judge_takes_the_place_it_is_given_rather_than_working_it_out_again() -> None:
+    # A place said to be outside, for a point inside: the verdict follows the place.
+    outside = Place(found="CN-GD", outside=True, near_border=False, no_expected_area=False)
+    judgement = judged(GUANGZHOU, place=outside)
+    assert (judgement.verdict, judgement.flags) == (Verdict.DIVERTED, ["outside_expected"])
