@@ -144,7 +144,7 @@ def write_transaction(session: Session) -> Iterator[Session]:
         with session.begin():
             yield session
         return
-    with _sqlite_write_lock(bind.url.database or ""), session.begin():
+    with _sqlite_write_lock(bind.engine.url.database or ""), session.begin():
         session.connection(execution_options=WRITE)
         yield session
 

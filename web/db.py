@@ -26,9 +26,13 @@ def settings() -> Settings:
 
 
 def get_session() -> Session:
-    """This request's session; the view owns its transaction."""
+    """This request's session; the view owns its transactions. The session keeps one
+    connection for the whole request, so a view with two transactions (a scan's read
+    and write phases) does not hand the connection back to the pool in between."""
     if "db_session" not in g:
-        g.db_session = session_factory()()
+        connection = current_app.extensions["tracker.engine"].connect()
+        g.db_session = session_factory()(bind=connection)
+        g.db_connection = connection
     return g.db_session
 
 
@@ -36,3 +40,4 @@ def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+        g.pop("db_connection").close()

@@ -33,7 +33,7 @@ def _version(session: Session) -> tuple[object, ...]:
 
 def territory_index(session: Session) -> TerritoryIndex:
     """The current index; one cheap query checks whether the cached one is stale."""
-    url = str(session.get_bind().url)
+    url = str(session.get_bind().engine.url)
     cached = _cache.get(url)
     if cached is not None and time.monotonic() - _checked.get(url, -1e9) < RECHECK_SECONDS:
         return cached[1]
