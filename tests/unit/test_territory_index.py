@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import time
 from collections.abc import Callable
 from functools import cache
@@ -638,3 +639,24 @@ def test_print_timings_on_the_real_maps() -> None:
         print(f"{label}: {microseconds:.0f} µs")
 
     assert index.most_specific(*near) == "CN-GX"
+
+
+@pytest.mark.parametrize("codes", [["CN-GD"], ["CN-GD-SZ"], ["US-CA", "US-NV"], ["CN"]])
+def test_a_distance_asked_only_against_a_threshold_compares_as_the_exact_one(codes):
+    # The shortcut may skip measuring a point that is certainly farther; the answer to
+    # "farther than the threshold?" must stay the same, and nearer points stay exact.
+    index = china_us()
+    rng = random.Random(11)
+    shortcuts = 0
+    for _ in range(300):
+        lon, lat = rng.uniform(70, 135), rng.uniform(15, 55)
+        if rng.random() < 0.3:
+            lon, lat = rng.uniform(-125, -100), rng.uniform(30, 45)
+        exact = index.distance_to_boundary_m(codes, lon, lat)
+        for threshold in (0.0, 30.0, 5_000.0, exact * 0.99, exact * 1.01):
+            quick = index.distance_to_boundary_m(codes, lon, lat, exact_within=threshold)
+            assert (quick > threshold) == (exact > threshold), (lon, lat, threshold)
+            if quick != exact:
+                shortcuts += 1
+                assert threshold < quick <= exact
+    assert shortcuts > 100

@@ -140,6 +140,8 @@ class TerritoryIndex:
         self._chunk_range: dict[str, tuple[int, int]] = {}
         self._effective_cache: dict[str, Geometry | None] = {}
         self._chunk_cache: dict[frozenset[str], IntArray] = {}
+        # The last point asked about: judging a scan asks about one point several times.
+        self._last_point: tuple[float, float, frozenset[str]] | None = None
         # Segment arrays (one entry per boundary segment) and chunk arrays.
         self._seg_lon_a = self._seg_lat_a = self._seg_lon_b = self._seg_lat_b = _floats(0)
         # Unit vectors of the segments' ends on the conformal sphere.
@@ -355,13 +357,18 @@ class TerritoryIndex:
         owners = self._owners_of(codes)
         return bool(owners) and not owners.isdisjoint(self._covering_owners(lon, lat))
 
-    def distance_to_boundary_m(self, codes: Iterable[str], lon: float, lat: float) -> float:
+    def distance_to_boundary_m(self, codes: Iterable[str], lon: float, lat: float,
+                               exact_within: float | None = None) -> float:
         """Geodesic metres from the point to the nearest point of the union of the
         territories: 0.0 when they contain it, ``math.inf`` when they have no area.
 
         For a point outside, that is the distance to their boundary (holes included).
         Exact to millimetres at the scale of GPS accuracy; beyond a few thousand
         kilometres the nearest point found may be a little off the true nearest one.
+
+        ``exact_within``: a caller that only compares the distance with this many metres
+        may get, for a point certainly farther, a lower bound of the distance that is
+        still farther, without the (costly) measure on the ellipsoid.
         """
         codes = list(codes)
         lon, lat = _checked(lon, lat)
@@ -384,6 +391,14 @@ class TerritoryIndex:
         kept = chunks[lower <= _widened(float(bound.min()))]
         segments = _ranges(self._chunk_start[kept], self._chunk_end[kept])
         distances, _ = self._projected_distances(segments, projection)
+        if exact_within is not None:
+            # No point of the boundary is nearer than the nearest chord less the slack,
+            # and the conformal sphere's scale is within 1 % of the ellipsoid's.
+            nearest_chord = max(0.0, float(distances.min()) * (1 - _SLACK_RELATIVE)
+                                - _SLACK_M / _MEAN_RADIUS_M)
+            lower = nearest_chord * _MEAN_RADIUS_M * (1 - 2 * _SCALE_SPREAD)
+            if lower > exact_within:
+                return lower
 
         nearest = np.argsort(distances)[:MAX_REFINED]
         nearest = nearest[distances[nearest] <= _widened(float(distances[nearest[0]]))]
@@ -406,15 +421,19 @@ class TerritoryIndex:
     def _specificity(self, code: str) -> tuple[int, float, str]:
         return (-len(self._ancestors[code]), self._area_km2.get(code, 0.0), code)
 
-    def _covering_owners(self, lon: float, lat: float) -> set[str]:
+    def _covering_owners(self, lon: float, lat: float) -> frozenset[str]:
         """The territories whose own geometry covers the point."""
+        last = self._last_point  # one read: other threads may replace it meanwhile
+        if last is not None and last[0] == lon and last[1] == lat:
+            return last[2]
         found: set[str] = set()
         for point in _points(*_checked(lon, lat)):
             candidates = self._tree.query(point)
             if len(candidates):
                 hits = candidates[shapely.covers(self._parts[candidates], point)]
                 found.update(self._part_owner[i] for i in hits)
-        return found
+        self._last_point = (lon, lat, frozenset(found))
+        return self._last_point[2]
 
     def _owners_of(self, codes: Iterable[str]) -> set[str]:
         owners: set[str] = set()

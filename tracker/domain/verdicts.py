@@ -281,10 +281,11 @@ def _against_boundary(index: TerritoryIndex, codes: list[str], lon: float, lat: 
     """(outside, near_border, no_expected_area) of the point against the territories."""
     if index.contains_point(codes, lon, lat):
         return False, False, False
-    distance = index.distance_to_boundary_m(codes, lon, lat)
+    allowance = max(accuracy_m or 0.0, tolerance_m)
+    distance = index.distance_to_boundary_m(codes, lon, lat, exact_within=allowance)
     if math.isinf(distance):
         return False, False, True
-    if distance > max(accuracy_m or 0.0, tolerance_m):
+    if distance > allowance:
         return True, False, False
     return False, True, False
 
