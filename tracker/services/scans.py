@@ -43,27 +43,31 @@ MAX_CLIENT_ID = 200
 # building a statement costs several times what executing a cached one does.
 _serial, _batch, _territory = Serial.__table__.c, Batch.__table__.c, Territory.__table__.c
 _state, _move, _scan = CustodyState.__table__.c, CustodyMove.__table__.c, Scan.__table__.c
-# The serial's batch and the item's custody state in one round trip. The state's key is
+# The territories a party holds, joined to who it is (party ids are plain strings).
+_held = party_territories.alias("held")
+_held_territory = Territory.__table__.alias("held_territory")
+# The serial's batch, the item's custody state and the batch owner's territories in one
+# round trip (a row per territory). The state's key is
 # tracker.domain.codes.item_key(batch GTIN, serial), spelled in SQL.
 _ITEM = (
     select(_batch.id, _batch.gtin, _batch.status, _batch.owner_party_id, _territory.code,
-           _state.custodian, _state.disposition)
+           _state.custodian, _state.disposition, _held_territory.c.code)
     .select_from(Serial.__table__)
     .join(Batch.__table__, _batch.id == _serial.batch_id)
     .join(Territory.__table__, _territory.id == _batch.territory_id)
     .outerjoin(CustodyState.__table__,
                _state.key == literal("01/") + _batch.gtin + literal("/21/") + _serial.serial)
+    .outerjoin(_held, _held.c.party_id == _batch.owner_party_id)
+    .outerjoin(_held_territory, _held_territory.c.id == _held.c.territory_id)
     .where(_serial.serial == bindparam("serial"))
 )
+# The item's hand-offs in order, with the territories of the party each went to.
 _HANDOFFS = (
-    select(_move.kind, _move.from_party, _move.to_party)
+    select(_move.id, _move.kind, _move.from_party, _move.to_party, _held_territory.c.code)
+    .outerjoin(_held, _held.c.party_id == _move.to_party)
+    .outerjoin(_held_territory, _held_territory.c.id == _held.c.territory_id)
     .where(_move.key == bindparam("key"), _move.kind.in_(("ship", "receive")))
     .order_by(_move.at, _move.id)
-)
-_PARTY_TERRITORIES = (
-    select(party_territories.c.party_id, _territory.code)
-    .join(Territory.__table__, _territory.id == party_territories.c.territory_id)
-    .where(party_territories.c.party_id.in_(bindparam("parties", expanding=True)))
 )
 _NEARBY = (
     select(_scan.latitude, _scan.longitude, _scan.scanned_at)
@@ -141,6 +145,7 @@ class Item:
     gtin_matches: bool
     custodian: str | None = None
     disposition: str | None = None
+    owner_territories: tuple[str, ...] = ()
 
 
 def _identify(connection: Connection, parsed: ParsedCode) -> Item:
@@ -150,16 +155,18 @@ def _identify(connection: Connection, parsed: ParsedCode) -> Item:
     if parsed.serial is None:
         raise InvalidInput("the code names a product but no serial number (no /21/ part)",
                            code="no_serial")
-    row = (connection.execute(_ITEM, {"serial": parsed.serial}).first()
-           if parsed.serial_well_formed else None)
-    if row is None:
+    rows = (connection.execute(_ITEM, {"serial": parsed.serial}).all()
+            if parsed.serial_well_formed else [])
+    if not rows:
         key = parsed.key or f"serial/{parsed.serial}"
         return Item(parsed, key, parsed.serial, None, False)
+    row = rows[0]
     batch = BatchFacts(*row[:5])
     if parsed.gtin is not None and parsed.gtin != batch.gtin:
         return Item(parsed, parsed.key or parsed.serial, parsed.serial, batch, False)
     return Item(parsed, item_key(batch.gtin, parsed.serial), parsed.serial, batch, True,
-                custodian=row[5], disposition=row[6])
+                custodian=row[5], disposition=row[6],
+                owner_territories=tuple(r[7] for r in rows if r[7] is not None))
 
 
 @dataclass
@@ -212,12 +219,19 @@ def judge_scan(session: Session, request: ScanRequest, *, actor: Actor, settings
                                             territory_code)
 
     if item.batch is not None and item.gtin_matches:
-        moves = connection.execute(_HANDOFFS, {"key": item.key}).all()
-        handoffs = [(f, t) for kind, f, t in moves if kind == "ship"]
-        custodians = [p for p in [item.batch.owner_party_id] if p] + [
-            t for kind, _f, t in moves if kind == "receive"]
-        territories_of.update(
-            _party_territories(connection, {*custodians, *(t for _, t in handoffs)}))
+        owner = item.batch.owner_party_id
+        if owner:
+            territories_of[owner] = list(item.owner_territories)
+        moves: dict[int, tuple[str, str, str]] = {}
+        for move_id, kind, sender, receiver, code in connection.execute(
+                _HANDOFFS, {"key": item.key}):
+            moves[move_id] = (kind, sender, receiver)
+            held = territories_of.setdefault(receiver, [])
+            if code is not None and code not in held:
+                held.append(code)
+        handoffs = [(f, t) for kind, f, t in moves.values() if kind == "ship"]
+        custodians = [p for p in [owner] if p] + [
+            t for kind, _f, t in moves.values() if kind == "receive"]
         latest = verdicts.latest_authorised_custodian(custodians, authorised)
         expected = verdicts.expected_territories(
             index, territory_code, territories_of.get(latest, ()) if latest else None)
@@ -332,14 +346,6 @@ def _earlier(connection: Connection, actor: Actor, client_scan_id: str
     row = connection.execute(_EARLIER, {"inspector": actor.user_id,
                                         "client_scan_id": client_scan_id}).first()
     return with_ids(dict(row[0]), row[1], row[2]) if row else None
-
-
-def _party_territories(connection: Connection, parties: set[str]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    if parties:
-        for party, code in connection.execute(_PARTY_TERRITORIES, {"parties": list(parties)}):
-            found.setdefault(party, []).append(code)
-    return found
 
 
 def _nearby_scans(connection: Connection, key: str, at: dt.datetime, settings: Settings
