@@ -41,6 +41,7 @@ bench: install
 
 lint: install
 	$(BIN)/python -m ruff check tracker web tests bench
+	$(BIN)/python -m mypy tracker web
 
 clean:
 	rm -rf $(VENV) instance *.egg-info

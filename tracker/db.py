@@ -10,7 +10,7 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from sqlalchemy import (
     Connection,
@@ -64,6 +64,11 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {dt.datetime: UTCDateTime()}
+
+
+def table(model: type[Base]) -> Table:
+    """The model's Core table (``Model.__table__`` is typed as any FromClause)."""
+    return cast(Table, model.__table__)
 
 
 def utcnow() -> dt.datetime:

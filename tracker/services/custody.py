@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from tracker.db import dialect_insert, paged, utcnow
+from tracker.db import dialect_insert, paged, table, utcnow
 from tracker.domain.codes import container_key, item_key, parse_code
 from tracker.domain.gs1 import make_sscc
 from tracker.errors import Conflict, InvalidInput, MalformedCode, NotFound, PermissionDenied
@@ -127,10 +127,10 @@ class _Found:
 
 
 # Built once: custody runs these for every shipping or receiving event of a capture.
-_serial_c, _batch_c, _container_c = Serial.__table__.c, Batch.__table__.c, Container.__table__.c
+_serial_c, _batch_c, _container_c = table(Serial).c, table(Batch).c, table(Container).c
 _SERIAL_BATCHES = (
     select(_serial_c.serial, _batch_c.id, _batch_c.gtin, _batch_c.owner_party_id)
-    .join(Batch.__table__, _batch_c.id == _serial_c.batch_id)
+    .join(table(Batch), _batch_c.id == _serial_c.batch_id)
     .where(_serial_c.serial.in_(bindparam("serials", expanding=True))))
 _CONTAINER_MAKERS = select(_container_c.sscc, _container_c.party_id).where(
     _container_c.sscc.in_(bindparam("ssccs", expanding=True)))
@@ -174,7 +174,7 @@ class Holding:
 
 
 # A holding's columns, read as plain rows: a pallet's ten thousand items pass here.
-_state = CustodyState.__table__.c
+_state = table(CustodyState).c
 _HOLDING_COLUMNS = (_state.key, _state.custodian, _state.disposition, _state.container,
                     _state.shipment_id, _state.serial)
 
@@ -182,7 +182,7 @@ _HOLDING_COLUMNS = (_state.key, _state.custodian, _state.disposition, _state.con
 _HOLDINGS = select(*_HOLDING_COLUMNS).where(_state.key.in_(bindparam("keys", expanding=True)))
 _CONTENTS = select(*_HOLDING_COLUMNS).where(
     _state.container.in_(bindparam("containers", expanding=True)))
-_INSERT_MOVES = insert(CustodyMove.__table__)
+_INSERT_MOVES = insert(table(CustodyMove))
 _upserts: dict[tuple[str, tuple[str, ...]], Any] = {}
 
 
@@ -231,7 +231,7 @@ def upsert_states(session: Session, rows: list[dict[str, Any]], update_columns: 
     connection = session.connection()
     cache_key = (connection.dialect.name, tuple(update_columns))
     if cache_key not in _upserts:
-        stmt = dialect_insert(connection.dialect.name)(CustodyState.__table__)
+        stmt = dialect_insert(connection.dialect.name)(table(CustodyState))
         _upserts[cache_key] = stmt.on_conflict_do_update(
             index_elements=[_state.key], set_={c: stmt.excluded[c] for c in update_columns})
     for part in chunks(rows, 2_000):
@@ -336,7 +336,7 @@ def ship(session: Session, *, sender: str, receiver: str, movement: Movement, ac
             now=now, source=sender, destination=receiver,
             transaction=f"urn:tracker:shipment:{shipment.id}"))
     shipment.ship_event_pk = event_pk
-    session.execute(insert(ShipmentLine.__table__), [
+    session.execute(insert(table(ShipmentLine)), [
         {"shipment_id": shipment.id, "key": r.key, "code": r.code,
          "status": LineStatus.IN_TRANSIT} for r in movement.lines])
     upsert_states(session, [
@@ -446,7 +446,7 @@ def apply_receipt(session: Session, shipment: Shipment, lines: Sequence[Shipment
     moved = keys + [h.key for h in inner if h.shipment_id == shipment.id]
     for part in chunks(moved):
         session.execute(
-            update(CustodyState.__table__)
+            update(table(CustodyState))
             .where(_state.key.in_(part), _state.shipment_id == shipment.id)
             .values(custodian=shipment.to_party, owner=shipment.to_party,
                     disposition=IN_PROGRESS, shipment_id=None, last_event_pk=event_pk,

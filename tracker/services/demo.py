@@ -184,12 +184,12 @@ def load_demo(session: Session, *, settings: Settings,
                 summary["serials"] += batch.quantity
     log(f"batches: {summary['batches']} issued ({summary['serials']} serials)")
 
-    for name, role, ref, password in DEMO_USERS:
-        if session.scalar(select(User.id).where(User.name == name)) is None:
-            auth.create_user(session, name=name, role=role,
-                             party_id=pgln(ref) if ref else None, password=password,
+    for user_name, role, party_ref, password in DEMO_USERS:
+        if session.scalar(select(User.id).where(User.name == user_name)) is None:
+            auth.create_user(session, name=user_name, role=role,
+                             party_id=pgln(party_ref) if party_ref else None, password=password,
                              actor=SYSTEM)
-            summary["users"].append({"name": name, "role": role, "password": password})
+            summary["users"].append({"name": user_name, "role": role, "password": password})
     summary["activity"] = load_activity(session, settings=settings, log=log)
     return summary
 
@@ -269,7 +269,7 @@ def load_activity(session: Session, *, settings: Settings,
     near_gd = point_outside(index, "CN-GD", (26.0, 113.0), 40.0, bearing=180)
     fake = with_check_character("23456789ABCDEF")
     base = utcnow() - dt.timedelta(days=3)
-    plan = [
+    plan: list[tuple[str, str | tuple[float, float], int, float | None]] = [
         (gd_tea[5], "Shenzhen", 0, None),        # authentic at a retailer in its city
         (gd_tea[60], "Hangzhou", 60, None),      # diverted: the GD tier-1 leaked it
         (gd_tea[61], "Hangzhou", 65, None),

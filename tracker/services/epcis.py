@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from tracker.db import utcnow
+from tracker.db import table, utcnow
 from tracker.domain.codes import epc_key
 from tracker.domain.epcis import (
     Normalised,
@@ -51,8 +51,8 @@ WITHDRAWING = {"recalled", "destroyed", "stolen", "disposed", "retail_sold", "ex
                "inactive"}
 
 
-_KNOWN_PARTIES = select(Party.__table__.c.id).where(
-    Party.__table__.c.id.in_(bindparam("parties", expanding=True)))
+_KNOWN_PARTIES = select(table(Party).c.id).where(
+    table(Party).c.id.in_(bindparam("parties", expanding=True)))
 
 
 def _require_capture(actor: Actor) -> None:
@@ -368,7 +368,7 @@ def _apply_aggregation(session: Session, event_pk: int, n: NormalisedEvent) -> N
         keys = [c.key for c in children] or list(session.scalars(
             select(CustodyState.key).where(CustodyState.container == parent.key)))
         for part in custody.chunks(keys):
-            session.execute(CustodyState.__table__.update()
+            session.execute(table(CustodyState).update()
                             .where(CustodyState.key.in_(part),
                                    CustodyState.container == parent.key)
                             .values(container=None, last_event_pk=event_pk))

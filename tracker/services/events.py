@@ -12,7 +12,7 @@ from urllib.parse import quote, unquote
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from tracker.db import insert_plain_rows, utcnow
+from tracker.db import insert_plain_rows, table, utcnow
 from tracker.domain.epcis import NormalisedEvent, normalise_event
 from tracker.domain.gs1 import uri_escape
 from tracker.models import Event, EventEPC
@@ -119,10 +119,10 @@ def store_events(session: Session, normalised: Sequence[NormalisedEvent], *, ori
     id_of: dict[str, int] = {}
     for part in _chunks(rows, 2_000):
         result = session.execute(
-            insert(Event.__table__).returning(Event.id, Event.event_hash), list(part))
+            insert(table(Event)).returning(Event.id, Event.event_hash), list(part))
         id_of.update((h, i) for i, h in result)
     ids = [id_of[n.hash] for n in normalised]
-    insert_plain_rows(session.connection(), EventEPC.__table__, ("event_pk", "key", "role"),
+    insert_plain_rows(session.connection(), table(EventEPC), ("event_pk", "key", "role"),
                       [(pk, key, role) for pk, n in zip(ids, normalised, strict=True)
                        for key, role in dict.fromkeys(n.epcs)])
     return ids

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tracker.config import Settings
-from tracker.db import utcnow
+from tracker.db import table, utcnow
 from tracker.domain import verdicts
 from tracker.domain.codes import ParsedCode, item_key, parse_code
 from tracker.errors import InvalidInput
@@ -41,21 +41,21 @@ MAX_CLIENT_ID = 200
 
 # The statements of the scan path, built once: a scan runs about ten of them, and
 # building a statement costs several times what executing a cached one does.
-_serial, _batch, _territory = Serial.__table__.c, Batch.__table__.c, Territory.__table__.c
-_state, _move, _scan = CustodyState.__table__.c, CustodyMove.__table__.c, Scan.__table__.c
+_serial, _batch, _territory = table(Serial).c, table(Batch).c, table(Territory).c
+_state, _move, _scan = table(CustodyState).c, table(CustodyMove).c, table(Scan).c
 # The territories a party holds, joined to who it is (party ids are plain strings).
 _held = party_territories.alias("held")
-_held_territory = Territory.__table__.alias("held_territory")
+_held_territory = table(Territory).alias("held_territory")
 # The serial's batch, the item's custody state and the batch owner's territories in one
 # round trip (a row per territory). The state's key is
 # tracker.domain.codes.item_key(batch GTIN, serial), spelled in SQL.
 _ITEM = (
     select(_batch.id, _batch.gtin, _batch.status, _batch.owner_party_id, _territory.code,
            _state.custodian, _state.disposition, _held_territory.c.code)
-    .select_from(Serial.__table__)
-    .join(Batch.__table__, _batch.id == _serial.batch_id)
-    .join(Territory.__table__, _territory.id == _batch.territory_id)
-    .outerjoin(CustodyState.__table__,
+    .select_from(table(Serial))
+    .join(table(Batch), _batch.id == _serial.batch_id)
+    .join(table(Territory), _territory.id == _batch.territory_id)
+    .outerjoin(table(CustodyState),
                _state.key == literal("01/") + _batch.gtin + literal("/21/") + _serial.serial)
     .outerjoin(_held, _held.c.party_id == _batch.owner_party_id)
     .outerjoin(_held_territory, _held_territory.c.id == _held.c.territory_id)
@@ -78,7 +78,7 @@ _NEARBY = (
 _EARLIER = select(_scan.response, _scan.id, _scan.violation_id).where(
     _scan.inspector_id == bindparam("inspector"),
     _scan.client_scan_id == bindparam("client_scan_id"))
-_INSERT_SCAN = insert(Scan.__table__).returning(_scan.id)
+_INSERT_SCAN = insert(table(Scan)).returning(_scan.id)
 
 
 @dataclass(frozen=True)
@@ -269,14 +269,16 @@ def store_scan(session: Session, judged: JudgedScan, *, actor: Actor, settings: 
     others = (_nearby_scans(connection, item.key, judged.scanned_at, settings)
               if item.batch is not None else [])
     judgement = verdicts.judge(other_scans=others, place=judged.place, **judged.judge_inputs)
-    responsible = judged.responsible if judgement.verdict == Verdict.DIVERTED else None
+    verdict = Verdict(judgement.verdict)
+    responsible = judged.responsible if verdict is Verdict.DIVERTED else None
+    expected, flags = list(judgement.expected_territories), list(judgement.flags)
     response = {
-        "verdict": Verdict(judgement.verdict).value,
+        "verdict": verdict.value,
         "near_border": judgement.near_border,
-        "expected_territories": list(judgement.expected_territories),
+        "expected_territories": expected,
         "found_territory": judgement.found_territory,
         "responsible_party": responsible,
-        "flags": list(judgement.flags),
+        "flags": flags,
         "serial": item.serial,
         "scanned_at": judged.scanned_at.isoformat(),
     }
@@ -286,14 +288,13 @@ def store_scan(session: Session, judged: JudgedScan, *, actor: Actor, settings: 
         serial=item.serial, key=item.key, latitude=request.latitude,
         longitude=request.longitude, accuracy_m=request.accuracy_m,
         device_id=request.device_id, scanned_at=judged.scanned_at, received_at=judged.received,
-        verdict=Verdict(response["verdict"]), near_border=judgement.near_border,
-        expected_territories=response["expected_territories"],
+        verdict=verdict, near_border=judgement.near_border, expected_territories=expected,
         found_territory=judgement.found_territory, responsible_party=responsible,
-        violation_id=None, flags=response["flags"], response=response,
+        violation_id=None, flags=flags, response=response,
     )
-    finding = None if values["verdict"] is Verdict.AUTHENTIC else violations.Finding(
-        key=item.key, serial=item.serial, gtin=judged.parsed.gtin, verdict=response["verdict"],
-        responsible_party=responsible, expected_territories=response["expected_territories"],
+    finding = None if verdict is Verdict.AUTHENTIC else violations.Finding(
+        key=item.key, serial=item.serial, gtin=judged.parsed.gtin, verdict=verdict.value,
+        responsible_party=responsible, expected_territories=expected,
         found_territory=judgement.found_territory, scanned_at=judged.scanned_at)
     batch_id = item.batch.id if item.batch else None
     if connection.dialect.name == "sqlite":

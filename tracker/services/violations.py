@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from tracker.db import dialect_insert, paged, utcnow
+from tracker.db import dialect_insert, paged, table, utcnow
 from tracker.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tracker.models import (
     CLOSED_STATUSES,
@@ -40,9 +40,9 @@ TRANSITIONS: dict[ViolationStatus, set[ViolationStatus]] = {
 
 
 # Built once: these run for every suspicious scan.
-_violation = Violation.__table__.c
-_INSERT_AUDIT = insert(ViolationAudit.__table__)
-_INSERT_EVIDENCE = insert(ViolationScan.__table__)
+_violation = table(Violation).c
+_INSERT_AUDIT = insert(table(ViolationAudit))
+_INSERT_EVIDENCE = insert(table(ViolationScan))
 _OPEN = text("status NOT IN ('dismissed', 'resolved')")  # the predicate of the unique index
 _upserts: dict[str, Any] = {}
 
@@ -51,7 +51,7 @@ def _upsert(dialect: str) -> Any:
     """Open the violation, or when one is open for the serial and type (the partial
     unique index), extend it: one statement, atomic under concurrent scans."""
     if dialect not in _upserts:
-        statement = dialect_insert(dialect)(Violation.__table__)
+        statement = dialect_insert(dialect)(table(Violation))
         _upserts[dialect] = statement.on_conflict_do_update(
             index_elements=[_violation.key, _violation.type], index_where=_OPEN,
             set_={"scan_count": _violation.scan_count + 1,

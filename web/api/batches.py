@@ -6,6 +6,7 @@ import csv
 import io
 import tempfile
 from collections.abc import Iterable, Iterator
+from typing import BinaryIO, cast
 
 from flask import Response, g, jsonify, request, send_file, stream_with_context
 
@@ -128,7 +129,7 @@ def pdf_response(labels: Iterable[tuple[str, str]], *, layout: LabelLayout, titl
                  name: str) -> Response:
     """Render label sheets into a spooled file (memory up to 16 MiB, then disk) and send it."""
     spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)
-    render_label_sheets(labels, spool, layout=layout, title=title)
+    render_label_sheets(labels, cast(BinaryIO, spool), layout=layout, title=title)
     spool.seek(0)
     return send_file(spool, mimetype="application/pdf", download_name=name)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 from flask import Response, g, jsonify, request
 
@@ -19,6 +19,12 @@ from web.api.masterdata import created
 from web.db import get_session
 
 
+@overload
+def code_list(body: dict[str, Any], name: str = ..., *, required: Literal[True] = ...
+              ) -> list[str]: ...
+@overload
+def code_list(body: dict[str, Any], name: str = ..., *, required: Literal[False]
+              ) -> list[str] | None: ...
 def code_list(body: dict[str, Any], name: str = "codes", *, required: bool = True
               ) -> list[str] | None:
     codes = field(body, name, list) if required else field(body, name, list, default=None)
