@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.integration.network import GTIN, build
+from tracker.config import Settings
 from tracker.domain.epcis import normalise_event
 from tracker.errors import InvalidInput
 from tracker.models import CaptureJob, Event
@@ -146,3 +147,14 @@ def test_when_workers_cannot_start_the_work_runs_here(monkeypatch):
     assert workers.map_slices(whose, items) == [(os.getpid(), items[i:i + workers.MIN_SLICE])
                                                 for i in range(0, len(items),
                                                                workers.MIN_SLICE)]
+
+
+@pytest.mark.parametrize(("value", "expected"), [("0", 0), ("3", 3), ("-2", 0), ("", None)])
+def test_the_number_of_helper_processes_can_be_set(value, expected):
+    assert Settings.from_env({"TRACKER_HELPER_PROCESSES": value}).helper_processes == expected
+
+
+def test_with_no_helper_processes_configured_everything_runs_here(monkeypatch):
+    monkeypatch.setattr(workers, "_configured", 0)
+    items = list(range(3 * workers.MIN_SLICE))
+    assert {pid for pid, _ in workers.map_slices(whose, items)} == {os.getpid()}

@@ -6,7 +6,10 @@ workers take in order, while the calling process stores the results as they come
 whenever it would wait, takes the last slice not yet started. The workers come from a
 fork server, never by forking a threaded web worker, and compile the EPCIS schema once
 when they start.
-Without a pool (one core, a failed start, a broken worker) the work runs here, the same.
+Without a pool (one core, a failed start, a broken worker, TRACKER_HELPER_PROCESSES=0)
+the work runs here, the same. As with any multiprocessing start method but fork, a
+script that uses tracker as a library must guard its entry point with
+``if __name__ == "__main__":`` (the workers import the main module).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+from tracker.config import Settings
+
 T = TypeVar("T")
 
 # Below this many items a slice costs more to send to a process than to work on here.
@@ -29,8 +34,15 @@ _pool: ProcessPoolExecutor | None = None
 _unavailable = False  # processes could not be started here: everything runs in-process
 
 
+# TRACKER_HELPER_PROCESSES, read once; None: one per further core.
+_configured = Settings.from_env().helper_processes
+
+
 def helpers() -> int:
-    """Worker processes besides the calling one: one per further core."""
+    """Worker processes besides the calling one: one per further core unless configured
+    (TRACKER_HELPER_PROCESSES=0 keeps all the work in-process)."""
+    if _configured is not None:
+        return _configured
     return max(0, (os.cpu_count() or 1) - 1)
 
 
@@ -42,8 +54,10 @@ def _warm_up() -> None:
 
 def _started() -> ProcessPoolExecutor | None:
     global _pool
+    if helpers() == 0 or _unavailable:
+        return None
     with _lock:
-        if _pool is None and helpers() > 0 and not _unavailable:
+        if _pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["tracker.domain.epcis"])
             _pool = ProcessPoolExecutor(max_workers=helpers(), mp_context=context,
