@@ -432,8 +432,9 @@ class TerritoryIndex:
             if len(candidates):
                 hits = candidates[shapely.covers(self._parts[candidates], point)]
                 found.update(self._part_owner[i] for i in hits)
-        self._last_point = (lon, lat, frozenset(found))
-        return self._last_point[2]
+        owners = frozenset(found)
+        self._last_point = (lon, lat, owners)  # replaced whole: safe to read from threads
+        return owners
 
     def _owners_of(self, codes: Iterable[str]) -> set[str]:
         owners: set[str] = set()
