@@ -154,6 +154,16 @@ def write_transaction(session: Session) -> Iterator[Session]:
         yield session
 
 
+# SQLite allows 32,766 bound parameters; IN lists stay well below.
+IN_CHUNK = 5_000
+
+
+def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
+    """Consecutive slices of at most ``size`` items: IN lists and executemany batches."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def dialect_insert(dialect: str) -> Any:
     """The insert() of the dialect, which has on_conflict_do_update / do_nothing."""
     if dialect == "postgresql":

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from tracker.db import dialect_insert, paged, table, utcnow
+from tracker.db import chunks, dialect_insert, paged, table, utcnow
 from tracker.domain.codes import container_key, item_key, parse_code
 from tracker.domain.gs1 import make_sscc
 from tracker.errors import Conflict, InvalidInput, MalformedCode, NotFound, PermissionDenied
@@ -38,8 +38,6 @@ from tracker.services import events
 from tracker.services.auth import Actor
 from tracker.services.inputs import parse_enum
 
-# SQLite allows 32,766 bound parameters; stay well below for IN lists.
-IN_CHUNK = 5_000
 MAX_CODES_PER_REQUEST = 100_000
 MAX_LISTED = 20
 IN_TRANSIT = "in_transit"
@@ -47,11 +45,6 @@ IN_PROGRESS = "in_progress"
 # Dispositions under which an item cannot be shipped on.
 NOT_SHIPPABLE = {"recalled", "destroyed", "stolen", "disposed", "retail_sold", "expired"}
 _PGLN = re.compile(r"urn:epc:id:pgln:(\d{6,12})\.\d*")
-
-
-def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def listed(values: Sequence[str]) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from tracker.db import table, utcnow
+from tracker.db import chunks, table, utcnow
 from tracker.domain.codes import epc_key
 from tracker.domain.epcis import (
     Normalised,
@@ -190,7 +190,7 @@ def _split_duplicates(session: Session, good: list[tuple[int, NormalisedEvent]],
     """The events not captured before (in the database, or earlier in this document,
     whose hashes ``known`` gathers) and the duplicates."""
     hashes = [n.hash for _, n in good]
-    for part in custody.chunks(hashes):
+    for part in chunks(hashes):
         known.update(session.scalars(select(Event.event_hash).where(Event.event_hash.in_(part))))
     fresh, duplicates = [], []
     for index, normalised in good:
@@ -367,7 +367,7 @@ def _apply_aggregation(session: Session, event_pk: int, n: NormalisedEvent) -> N
     else:
         keys = [c.key for c in children] or list(session.scalars(
             select(CustodyState.key).where(CustodyState.container == parent.key)))
-        for part in custody.chunks(keys):
+        for part in chunks(keys):
             session.execute(table(CustodyState).update()
                             .where(CustodyState.key.in_(part),
                                    CustodyState.container == parent.key)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, unquote
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from tracker.db import insert_plain_rows, table, utcnow
+from tracker.db import chunks, insert_plain_rows, table, utcnow
 from tracker.domain.epcis import NormalisedEvent, normalise_event
 from tracker.domain.gs1 import uri_escape
 from tracker.models import Event, EventEPC
@@ -117,7 +117,7 @@ def store_events(session: Session, normalised: Sequence[NormalisedEvent], *, ori
     # Unsorted RETURNING lets SQLite take many rows per statement; the unique hash maps
     # the ids back to their events.
     id_of: dict[str, int] = {}
-    for part in _chunks(rows, 2_000):
+    for part in chunks(rows, 2_000):
         result = session.execute(
             insert(table(Event)).returning(Event.id, Event.event_hash), list(part))
         id_of.update((h, i) for i, h in result)
@@ -126,11 +126,6 @@ def store_events(session: Session, normalised: Sequence[NormalisedEvent], *, ori
                       [(pk, key, role) for pk, n in zip(ids, normalised, strict=True)
                        for key, role in dict.fromkeys(n.epcs)])
     return ids
-
-
-def _chunks(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
 
 
 def record_service_event(session: Session, document: dict[str, Any], *,
