@@ -544,6 +544,16 @@ def _raise_schema(problems: list[tuple[str, list[dict[str, str]]]]) -> None:
     raise InvalidInput(headline, code=SCHEMA_CODE, details=details)
 
 
+def _fast_event_check(validators: _Validators, event: object) -> tuple[bool, object]:
+    """Whether the event passes the fast schema check as written or with its CBV values
+    as bare words (the schema itself refuses CBV URNs); and the view to explain a
+    failure on."""
+    if _fast_valid(validators.fast_event, event):
+        return True, event
+    view = _with_bare_words(event) if isinstance(event, Mapping) else event
+    return view is not event and _fast_valid(validators.fast_event, view), view
+
+
 def validate_document(doc: object) -> None:
     """Check an EPCISDocument or EPCISQueryDocument against the EPCIS 2.0 JSON Schema.
 
@@ -577,11 +587,9 @@ def validate_document(doc: object) -> None:
     for index, event in enumerate(events or ()):
         if room <= 0:
             break
-        if _fast_valid(validators.fast_event, event):
+        passed, view = _fast_event_check(validators, event)
+        if passed:
             continue
-        view = _with_bare_words(event) if isinstance(event, Mapping) else event
-        if view is not event and _fast_valid(validators.fast_event, view):
-            continue  # CBV URNs, which the schema itself refuses
         explained = _explain(validators.event, view, (*list_path, index), room)
         if explained is not None:
             problems.append(explained)
@@ -596,11 +604,9 @@ def validate_event(event: object) -> None:
     Same rules and error form as ``validate_document``; paths start at the event.
     """
     validators = _validators()
-    if _fast_valid(validators.fast_event, event):
+    passed, view = _fast_event_check(validators, event)
+    if passed:
         return
-    view = _with_bare_words(event) if isinstance(event, Mapping) else event
-    if view is not event and _fast_valid(validators.fast_event, view):
-        return  # CBV URNs, which the schema itself refuses
     explained = _explain(validators.event, view, (), MAX_DETAILS)
     if explained is not None:
         headline, details = explained
@@ -1567,12 +1573,10 @@ def check_and_normalise(events: list[Any], context: object = None
     validators = _validators()
     out: list[tuple[bool, Normalised | None]] = []
     for event in events:
-        if not _fast_valid(validators.fast_event, event):
-            view = _with_bare_words(event) if isinstance(event, Mapping) else event
-            if view is event or not _fast_valid(validators.fast_event, view):
-                out.append((False, None))
-                continue
-        out.append((True, _normalised_or_reason(event, context)))
+        if _fast_event_check(validators, event)[0]:
+            out.append((True, _normalised_or_reason(event, context)))
+        else:
+            out.append((False, None))
     return out
 
 
