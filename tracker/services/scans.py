@@ -250,8 +250,10 @@ def judge_scan(session: Session, request: ScanRequest, *, actor: Actor, settings
     place = verdicts.locate(index, latitude=request.latitude, longitude=request.longitude,
                             expected_territories=expected, accuracy_m=request.accuracy_m,
                             tolerance_m=settings.border_tolerance_m)
+    # Only a scan outside the expected territories can be judged diverted.
     responsible = (verdicts.responsible_party(handoffs, authorised, last_custodian)
-                   if item.batch is not None and item.gtin_matches else None)
+                   if item.batch is not None and item.gtin_matches and place.outside
+                   else None)
     return JudgedScan(request, parsed, item, received, scanned_at, judge_inputs, place,
                       responsible)
 
