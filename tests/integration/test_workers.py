@@ -38,7 +38,7 @@ def test_slices_go_to_other_processes_and_come_back_in_order():
 
 
 @needs_two_cores
-def test_slices_come_one_by_one_while_the_caller_works_on_each():
+def test_slices_come_back_one_by_one_in_order():
     items = list(range(6 * workers.MIN_SLICE))
     seen = []
     for pid, part in workers.imap_slices(whose, items):
