@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, g
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.config import Settings
@@ -21,6 +22,10 @@ def session_factory() -> sessionmaker:
     return current_app.extensions["tracker.sessions"]
 
 
+def engine() -> Engine:
+    return current_app.extensions["tracker.engine"]
+
+
 def settings() -> Settings:
     return current_app.extensions["tracker.settings"]
 
@@ -30,7 +35,7 @@ def get_session() -> Session:
     connection for the whole request, so a view with two transactions (a scan's read
     and write phases) does not hand the connection back to the pool in between."""
     if "db_session" not in g:
-        connection = current_app.extensions["tracker.engine"].connect()
+        connection = engine().connect()
         g.db_session = session_factory()(bind=connection)
         g.db_connection = connection
     return g.db_session

@@ -7,13 +7,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, literal, select
-from sqlalchemy.engine import Connection
+from sqlalchemy import bindparam, insert, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tracker.config import Settings
-from tracker.db import table, utcnow
+from tracker.db import DirectConnection, Prepared, table, utcnow
 from tracker.domain import verdicts
 from tracker.domain.codes import ParsedCode, item_key, parse_code
 from tracker.errors import InvalidInput
@@ -39,8 +38,9 @@ MAX_SURFACE_KM = 20_037.5
 WITHDRAWN = {"recalled", "destroyed", "stolen"}
 MAX_CLIENT_ID = 200
 
-# The statements of the scan path, built once: a scan runs about ten of them, and
-# building a statement costs several times what executing a cached one does.
+# The statements of the scan path, built once and run straight on the driver
+# (tracker.db.Prepared): a scan runs half a dozen, each of which would cost Core's
+# execute() several times what the database takes to run it.
 _serial, _batch, _territory = table(Serial).c, table(Batch).c, table(Territory).c
 _state, _move, _scan = table(CustodyState).c, table(CustodyMove).c, table(Scan).c
 # The territories a party holds, joined to who it is (party ids are plain strings).
@@ -49,7 +49,7 @@ _held_territory = table(Territory).alias("held_territory")
 # The serial's batch, the item's custody state and the batch owner's territories in one
 # round trip (a row per territory). The state's key is
 # tracker.domain.codes.item_key(batch GTIN, serial), spelled in SQL.
-_ITEM = (
+_ITEM = Prepared(
     select(_batch.id, _batch.gtin, _batch.status, _batch.owner_party_id, _territory.code,
            _state.custodian, _state.disposition, _held_territory.c.code)
     .select_from(table(Serial))
@@ -62,23 +62,28 @@ _ITEM = (
     .where(_serial.serial == bindparam("serial"))
 )
 # The item's hand-offs in order, with the territories of the party each went to.
-_HANDOFFS = (
+_HANDOFFS = Prepared(
     select(_move.id, _move.kind, _move.from_party, _move.to_party, _held_territory.c.code)
     .outerjoin(_held, _held.c.party_id == _move.to_party)
     .outerjoin(_held_territory, _held_territory.c.id == _held.c.territory_id)
-    .where(_move.key == bindparam("key"), _move.kind.in_(("ship", "receive")))
+    .where(_move.key == bindparam("key"), or_(_move.kind == "ship", _move.kind == "receive"))
     .order_by(_move.at, _move.id)
 )
-_NEARBY = (
+_NEARBY = Prepared(
     select(_scan.latitude, _scan.longitude, _scan.scanned_at)
     .where(_scan.key == bindparam("key"), _scan.scanned_at >= bindparam("since"),
            _scan.scanned_at <= bindparam("until"))
     .limit(1000)
 )
-_EARLIER = select(_scan.response, _scan.id, _scan.violation_id).where(
+_EARLIER = Prepared(select(_scan.response, _scan.id, _scan.violation_id).where(
     _scan.inspector_id == bindparam("inspector"),
-    _scan.client_scan_id == bindparam("client_scan_id"))
-_INSERT_SCAN = insert(table(Scan)).returning(_scan.id)
+    _scan.client_scan_id == bindparam("client_scan_id")))
+_SCAN_COLUMNS = (
+    "client_scan_id", "inspector_id", "code", "form", "gtin", "serial", "key", "latitude",
+    "longitude", "accuracy_m", "device_id", "scanned_at", "received_at", "verdict",
+    "near_border", "expected_territories", "found_territory", "responsible_party",
+    "violation_id", "flags", "response")
+_INSERT_SCAN = Prepared(insert(table(Scan)).returning(_scan.id), columns=_SCAN_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -148,14 +153,14 @@ class Item:
     owner_territories: tuple[str, ...] = ()
 
 
-def _identify(connection: Connection, parsed: ParsedCode) -> Item:
+def _identify(db: DirectConnection, parsed: ParsedCode) -> Item:
     if parsed.sscc is not None:
         raise InvalidInput("this is the code of a case or pallet; scan the item's own code",
                            code="not_an_item")
     if parsed.serial is None:
         raise InvalidInput("the code names a product but no serial number (no /21/ part)",
                            code="no_serial")
-    rows = (connection.execute(_ITEM, {"serial": parsed.serial}).all()
+    rows = (db.rows(_ITEM, {"serial": parsed.serial})
             if parsed.serial_well_formed else [])
     if not rows:
         key = parsed.key or f"serial/{parsed.serial}"
@@ -188,26 +193,26 @@ def record_scan(session: Session, request: ScanRequest, *, actor: Actor, setting
     """Judge one field scan and store it with its verdict; return the answer.
 
     A retried ``client_scan_id`` returns the first answer and stores nothing new. The
-    web layer runs the two phases in separate transactions (reads need no write lock);
-    this runs both in the caller's.
+    web layer runs the two phases in separate transactions (reads need no write lock)
+    on a connection of its own; this runs both in the caller's session's transaction.
     """
-    judged = judge_scan(session, request, actor=actor, settings=settings, now=now)
-    return store_scan(session, judged, actor=actor, settings=settings)
+    db = DirectConnection.of(session)
+    judged = judge_scan(db, request, actor=actor, settings=settings, now=now)
+    return store_scan(db, judged, actor=actor, settings=settings)
 
 
-def judge_scan(session: Session, request: ScanRequest, *, actor: Actor, settings: Settings,
-               now: dt.datetime | None = None) -> JudgedScan:
+def judge_scan(db: DirectConnection, request: ScanRequest, *, actor: Actor,
+               settings: Settings, now: dt.datetime | None = None) -> JudgedScan:
     """Read phase: everything the verdict needs but the serial's other scans, and where
     the scan lies against the maps (the costly part). Writes nothing. The verdict and a
     retried client_scan_id are settled in the write phase, under the write lock."""
     actor.require(Role.INSPECTOR, action="post scans")
     request = validate(request)
     parsed = parse_code(request.code) if isinstance(request.code, str) else _not_a_code(request)
-    connection = session.connection()
-    item = _identify(connection, parsed)
+    item = _identify(db, parsed)
     received = now or utcnow()
     scanned_at = request.scanned_at or received
-    index = territory_index(session)
+    index = territory_index(db)
     expected: list[str] = []
     handoffs: list[tuple[str, str]] = []
     last_custodian: str | None = None
@@ -223,8 +228,7 @@ def judge_scan(session: Session, request: ScanRequest, *, actor: Actor, settings
         if owner:
             territories_of[owner] = list(item.owner_territories)
         moves: dict[int, tuple[str, str, str]] = {}
-        for move_id, kind, sender, receiver, code in connection.execute(
-                _HANDOFFS, {"key": item.key}):
+        for move_id, kind, sender, receiver, code in db.rows(_HANDOFFS, {"key": item.key}):
             moves[move_id] = (kind, sender, receiver)
             held = territories_of.setdefault(receiver, [])
             if code is not None and code not in held:
@@ -258,17 +262,16 @@ def judge_scan(session: Session, request: ScanRequest, *, actor: Actor, settings
                       responsible)
 
 
-def store_scan(session: Session, judged: JudgedScan, *, actor: Actor, settings: Settings
+def store_scan(db: DirectConnection, judged: JudgedScan, *, actor: Actor, settings: Settings
                ) -> dict[str, Any]:
     """Write phase: the verdict, with the serial's other scans read under the write lock
     (so a clone racing in is not missed); store the scan, open or extend its violation."""
     request, item = judged.request, judged.item
-    connection = session.connection()
     if request.client_scan_id is not None:
-        earlier = _earlier(connection, actor, request.client_scan_id)
+        earlier = _earlier(db, actor, request.client_scan_id)
         if earlier is not None:
             return earlier
-    others = (_nearby_scans(connection, item.key, judged.scanned_at, settings)
+    others = (_nearby_scans(db, item.key, judged.scanned_at, settings)
               if item.batch is not None else [])
     judgement = verdicts.judge(other_scans=others, place=judged.place, **judged.judge_inputs)
     verdict = Verdict(judgement.verdict)
@@ -299,34 +302,33 @@ def store_scan(session: Session, judged: JudgedScan, *, actor: Actor, settings: 
         responsible_party=responsible, expected_territories=expected,
         found_territory=judgement.found_territory, scanned_at=judged.scanned_at)
     batch_id = item.batch.id if item.batch else None
-    if connection.dialect.name == "sqlite":
+    if db.sqlite:
         # The write lock is held (BEGIN IMMEDIATE) and the id was checked above.
-        violation, scan_id = _insert(session, values, finding, batch_id, judged.received)
+        violation, scan_id = _insert(db, values, finding, batch_id, judged.received)
     else:
         try:
-            with session.begin_nested():
-                violation, scan_id = _insert(session, values, finding, batch_id,
-                                             judged.received)
+            with db.savepoint():
+                violation, scan_id = _insert(db, values, finding, batch_id, judged.received)
         except IntegrityError:
             # The same client_scan_id raced in from a retry: answer as the first one did.
-            earlier = _earlier(connection, actor, request.client_scan_id or "")
+            earlier = _earlier(db, actor, request.client_scan_id or "")
             if earlier is None:
                 raise
             return earlier
     if violation is not None:
-        violations.attach(session, violation, scan_id=scan_id, actor=actor,
+        violations.attach(db, violation, scan_id=scan_id, actor=actor,
                           now=judged.received)
     return with_ids(response, scan_id, violation.id if violation else None)
 
 
-def _insert(session: Session, values: dict[str, Any], finding: violations.Finding | None,
+def _insert(db: DirectConnection, values: dict[str, Any], finding: violations.Finding | None,
             batch_id: int | None, now: dt.datetime) -> tuple[violations.Opened | None, int]:
     """The violation the scan opens or extends, then the scan that points to it."""
     violation = (None if finding is None else
-                 violations.open_or_extend(session, finding=finding, batch_id=batch_id,
-                                           now=now))
-    values = dict(values, violation_id=violation.id if violation else None)
-    return violation, session.connection().execute(_INSERT_SCAN, values).scalar_one()
+                 violations.open_or_extend(db, finding=finding, batch_id=batch_id, now=now))
+    values["violation_id"] = violation.id if violation else None
+    (scan_id,) = db.rows(_INSERT_SCAN, values)[0]
+    return violation, scan_id
 
 
 def with_ids(response: dict[str, Any], scan_id: int, violation_id: int | None
@@ -344,15 +346,14 @@ def _not_a_code(request: ScanRequest) -> ParsedCode:
                        code="invalid_field")
 
 
-def _earlier(connection: Connection, actor: Actor, client_scan_id: str
+def _earlier(db: DirectConnection, actor: Actor, client_scan_id: str
              ) -> dict[str, Any] | None:
-    row = connection.execute(_EARLIER, {"inspector": actor.user_id,
-                                        "client_scan_id": client_scan_id}).first()
+    row = db.first(_EARLIER, {"inspector": actor.user_id, "client_scan_id": client_scan_id})
     return with_ids(dict(row[0]), row[1], row[2]) if row else None
 
 
-def _nearby_scans(connection: Connection, key: str, at: dt.datetime, settings: Settings
+def _nearby_scans(db: DirectConnection, key: str, at: dt.datetime, settings: Settings
                   ) -> list[verdicts.ScanPoint]:
     window = dt.timedelta(hours=MAX_SURFACE_KM / settings.clone_speed_kmh)
-    rows = connection.execute(_NEARBY, {"key": key, "since": at - window, "until": at + window})
+    rows = db.rows(_NEARBY, {"key": key, "since": at - window, "until": at + window})
     return [verdicts.ScanPoint(lat, lon, when) for lat, lon, when in rows]

@@ -9,6 +9,7 @@ import shapely
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from tracker.db import DirectConnection, Prepared
 from tracker.domain.territory_index import TerritoryIndex, TerritoryRecord
 from tracker.models import Territory
 
@@ -24,20 +25,22 @@ def invalidate() -> None:
     _checked.clear()
 
 
-def _version(session: Session) -> tuple[object, ...]:
-    count, latest, top = session.execute(
-        select(func.count(Territory.id), func.max(Territory.updated_at), func.max(Territory.id))
-    ).one()
-    return (count, latest, top)
+_VERSION = Prepared(select(func.count(Territory.id), func.max(Territory.updated_at),
+                           func.max(Territory.id)))
+_parent = aliased(Territory)
+_ALL = Prepared(select(Territory.code, _parent.code, Territory.geometry_wkb)
+                .outerjoin(_parent, _parent.id == Territory.parent_id))
 
 
-def territory_index(session: Session) -> TerritoryIndex:
+def territory_index(db: Session | DirectConnection) -> TerritoryIndex:
     """The current index; one cheap query checks whether the cached one is stale."""
-    url = str(session.get_bind().engine.url)
+    if isinstance(db, Session):
+        db = DirectConnection.of(db)
+    url = db.url
     cached = _cache.get(url)
     if cached is not None and time.monotonic() - _checked.get(url, -1e9) < RECHECK_SECONDS:
         return cached[1]
-    version = _version(session)
+    version = tuple(db.rows(_VERSION)[0])
     _checked[url] = time.monotonic()
     if cached is not None and cached[0] == version:
         return cached[1]
@@ -45,11 +48,7 @@ def territory_index(session: Session) -> TerritoryIndex:
         cached = _cache.get(url)
         if cached is not None and cached[0] == version:
             return cached[1]
-        parent = aliased(Territory)
-        rows = session.execute(
-            select(Territory.code, parent.code, Territory.geometry_wkb)
-            .outerjoin(parent, parent.id == Territory.parent_id)
-        )
+        rows = db.rows(_ALL)
         index = TerritoryIndex.build(
             TerritoryRecord(code, parent_code, shapely.from_wkb(wkb) if wkb else None)
             for code, parent_code, wkb in rows

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from tracker.db import dialect_insert, paged, table, utcnow
+from tracker.db import DirectConnection, Prepared, dialect_insert, paged, table, utcnow
 from tracker.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tracker.models import (
     CLOSED_STATUSES,
@@ -39,28 +39,32 @@ TRANSITIONS: dict[ViolationStatus, set[ViolationStatus]] = {
 }
 
 
-# Built once: these run for every suspicious scan.
+# Built once (run on the driver, tracker.db.Prepared): these run for every suspicious scan.
 _violation = table(Violation).c
-_INSERT_AUDIT = insert(table(ViolationAudit))
-_INSERT_EVIDENCE = insert(table(ViolationScan))
+_INSERT_AUDIT = Prepared(insert(table(ViolationAudit)), columns=(
+    "violation_id", "at", "actor", "action", "from_status", "to_status", "note"))
+_INSERT_EVIDENCE = Prepared(insert(table(ViolationScan)), columns=("violation_id", "scan_id"))
 _OPEN = text("status NOT IN ('dismissed', 'resolved')")  # the predicate of the unique index
-_upserts: dict[str, Any] = {}
 
 
 def _upsert(dialect: str) -> Any:
     """Open the violation, or when one is open for the serial and type (the partial
     unique index), extend it: one statement, atomic under concurrent scans."""
-    if dialect not in _upserts:
-        statement = dialect_insert(dialect)(table(Violation))
-        _upserts[dialect] = statement.on_conflict_do_update(
-            index_elements=[_violation.key, _violation.type], index_where=_OPEN,
-            set_={"scan_count": _violation.scan_count + 1,
-                  "last_scan_at": statement.excluded.last_scan_at,
-                  "updated_at": statement.excluded.updated_at,
-                  "responsible_party": func.coalesce(_violation.responsible_party,
-                                                     statement.excluded.responsible_party)},
-        ).returning(_violation.id, _violation.scan_count)
-    return _upserts[dialect]
+    statement = dialect_insert(dialect)(table(Violation))
+    return statement.on_conflict_do_update(
+        index_elements=[_violation.key, _violation.type], index_where=_OPEN,
+        set_={"scan_count": _violation.scan_count + 1,
+              "last_scan_at": statement.excluded.last_scan_at,
+              "updated_at": statement.excluded.updated_at,
+              "responsible_party": func.coalesce(_violation.responsible_party,
+                                                 statement.excluded.responsible_party)},
+    ).returning(_violation.id, _violation.scan_count)
+
+
+_UPSERT = Prepared(_upsert, columns=(
+    "key", "serial", "gtin", "type", "status", "batch_id", "responsible_party",
+    "expected_territories", "found_territory", "scan_count", "last_scan_at", "opened_at",
+    "updated_at"))
 
 
 def _open_violation_id(session: Session, key: str, kind: ViolationType) -> int | None:
@@ -91,36 +95,34 @@ class Opened:
     verdict: str
 
 
-def open_or_extend(session: Session, *, finding: Finding, batch_id: int | None,
+def open_or_extend(db: DirectConnection, *, finding: Finding, batch_id: int | None,
                    now: dt.datetime | None = None) -> Opened:
     """The open violation of the finding's serial and type: opened by it, or extended."""
     now = now or utcnow()
-    connection = session.connection()
-    violation_id, scan_count = connection.execute(_upsert(connection.dialect.name), dict(
+    violation_id, scan_count = db.rows(_UPSERT, dict(
         key=finding.key, serial=finding.serial, gtin=finding.gtin,
         type=ViolationType(finding.verdict), status=ViolationStatus.OPEN, batch_id=batch_id,
         responsible_party=finding.responsible_party,
         expected_territories=list(finding.expected_territories),
         found_territory=finding.found_territory, scan_count=1,
-        last_scan_at=finding.scanned_at, opened_at=now, updated_at=now)).one()
+        last_scan_at=finding.scanned_at, opened_at=now, updated_at=now))[0]
     # Every violation opens with its first scan, so only a new one counts one scan.
     return Opened(violation_id, scan_count == 1, finding.verdict)
 
 
-def attach(session: Session, violation: Opened, *, scan_id: int, actor: Actor,
+def attach(db: DirectConnection, violation: Opened, *, scan_id: int, actor: Actor,
            now: dt.datetime) -> None:
     """Record the scan as the violation's evidence, with its audit entry."""
-    connection = session.connection()
     if violation.new:
-        connection.execute(_INSERT_AUDIT, dict(
+        db.run(_INSERT_AUDIT, dict(
             violation_id=violation.id, at=now, actor=actor.name, action="opened",
             from_status=None, to_status=ViolationStatus.OPEN.value,
             note=f"scan {scan_id}: {violation.verdict}"))
     else:
-        connection.execute(_INSERT_AUDIT, dict(
+        db.run(_INSERT_AUDIT, dict(
             violation_id=violation.id, at=now, actor=actor.name, action="evidence",
             from_status=None, to_status=None, note=f"scan {scan_id} attached"))
-    connection.execute(_INSERT_EVIDENCE, dict(violation_id=violation.id, scan_id=scan_id))
+    db.run(_INSERT_EVIDENCE, dict(violation_id=violation.id, scan_id=scan_id))
 
 
 def _visible(query: Select[Any], actor: Actor) -> Select[Any]:

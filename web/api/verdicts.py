@@ -8,7 +8,7 @@ from typing import Any
 from flask import Response, g, jsonify, request
 from sqlalchemy import select
 
-from tracker.db import write_transaction
+from tracker.db import direct_connection, write_transaction
 from tracker.errors import InvalidInput
 from tracker.models import Role, Scan, Violation
 from tracker.services import custody, scans, trace, violations
@@ -16,7 +16,7 @@ from tracker.services.auth import Actor
 from web.api import bp, render
 from web.api.inputs import field, int_arg, json_body
 from web.api.masterdata import created
-from web.db import get_session, settings
+from web.db import engine, get_session, settings
 
 
 def parse_time(body: dict[str, Any], name: str) -> dt.datetime | None:
@@ -45,12 +45,13 @@ def post_scan() -> Response:
         accuracy_m=body.get("accuracy_m"), scanned_at=parse_time(body, "scanned_at"),
         client_scan_id=field(body, "client_scan_id", str, default=None),
         device_id=field(body, "device_id", str, default=None))
-    session = get_session()
-    # Judge in a read transaction, then hold the write lock only to store the result.
-    with session.begin():
-        judged = scans.judge_scan(session, scan_request, actor=g.actor, settings=settings())
-    with write_transaction(session):
-        answer = scans.store_scan(session, judged, actor=g.actor, settings=settings())
+    # Judge in a read transaction, then hold the write lock only to store the result;
+    # the scan path runs its statements on the driver (no ORM session).
+    with direct_connection(engine()) as db:
+        with db.transaction():
+            judged = scans.judge_scan(db, scan_request, actor=g.actor, settings=settings())
+        with db.transaction(write=True):
+            answer = scans.store_scan(db, judged, actor=g.actor, settings=settings())
     return created(answer)
 
 
