@@ -45,7 +45,10 @@ class Scan(Base):
     code: Mapped[str] = mapped_column(Text)
     form: Mapped[str] = mapped_column(String(20))
     gtin: Mapped[str | None] = mapped_column(String(14))
-    serial: Mapped[str | None] = mapped_column(String(100), index=True)
+    # No index on serial, verdict or violation_id: nothing looks scans up by them
+    # (traces go by key, evidence by violation_scans), and each index is pages to write
+    # for every scan.
+    serial: Mapped[str | None] = mapped_column(String(100))
     key: Mapped[str | None] = mapped_column(String(500))
     latitude: Mapped[float]
     longitude: Mapped[float]
@@ -53,12 +56,12 @@ class Scan(Base):
     device_id: Mapped[str | None] = mapped_column(String(200))
     scanned_at: Mapped[dt.datetime]
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    verdict: Mapped[Verdict] = mapped_column(enum_type(Verdict, "verdict"), index=True)
+    verdict: Mapped[Verdict] = mapped_column(enum_type(Verdict, "verdict"))
     near_border: Mapped[bool] = mapped_column(default=False)
     expected_territories: Mapped[list[str]] = mapped_column(JSON, default=list)
     found_territory: Mapped[str | None] = mapped_column(String(64))
     responsible_party: Mapped[str | None] = mapped_column(String(200))
-    violation_id: Mapped[int | None] = mapped_column(index=True)
+    violation_id: Mapped[int | None]
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     # The answer given the first time, replayed for a retried client_scan_id.
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
