@@ -14,7 +14,9 @@ unauthorised retailer in Zhejiang) for some of them, and an inspector user.
    keep-alive clients POSTing /api/v1/scans: requests/s, p50/p99 latency, errors.
 3. Baseline, same run: a minimal Flask app (``minimal_app`` below: parse the JSON, read
    the serial by primary key, insert a scan row, commit) served by gunicorn with the
-   same settings, hit by the same load. Target: tracker >= half its throughput,
+   same settings, hit by the same load. Both servers stay up and take turns for
+   ``--rounds`` rounds, so a drift in the machine's speed shows in both; each round's
+   ratio and the median are printed. Target: tracker >= half its throughput,
    p99 < 50 ms, no errors.
 
 The load generator runs in this process and shares the machine's cores with the server;
@@ -480,42 +482,63 @@ def minimal_database(path: Path, serials: Sequence[str]) -> None:
 
 
 def bench_http(url: str, tmp: Path, token: str, serials: Sequence[str],
-               planned: Sequence[Planned], clients: int, total: int,
+               planned: Sequence[Planned], clients: int, total: int, rounds: int,
                workers: int | None = None, threads: int | None = None) -> None:
     default_workers, default_threads = serve_defaults()
     workers, threads = workers or default_workers, threads or default_threads
-    warm = [json.dumps(p.body() | {"client_scan_id": f"warm-{p.client_scan_id}"}).encode()
-            for p in planned[:max(clients * 8, 100)]]
-    bodies = [json.dumps(p.body()).encode() for p in planned]
+
+    def bodies(tag: str, count: int | None = None) -> list[bytes]:
+        # Fresh client_scan_ids each time: a repeated id is a retry, answered from the
+        # first answer without judging anything.
+        return [json.dumps(p.body() | {"client_scan_id": f"{tag}-{p.client_scan_id}"}).encode()
+                for p in planned[:count]]
+
+    warm = bodies("warm", max(clients * 8, 100))
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     print(f"http    gunicorn gthread, {workers} workers x {threads} threads; {clients} "
-          "keep-alive clients in this process", flush=True)
-
-    port = free_port()
-    env = {**os.environ, "TRACKER_DATABASE_URL": url}
-    single = max(total // 8, 100)
-    with running(tracker_command(port, workers, threads), env, port) as server:
-        # Warm-up: every worker builds its territory index and fills its pool.
-        load(port, warm, headers, clients, len(warm), server.pid)
-        tracker = load(port, bodies, headers, clients, total, server.pid)
-        # Diagnostic: one client, so no queueing and no lock waits; fresh scan ids.
-        alone = load(port, [json.dumps(p.body() | {"client_scan_id": f"one-{p.client_scan_id}"})
-                            .encode() for p in planned[:single]],
-                     headers, 1, single, server.pid)
-    tracker_rate = report("tracker POST /api/v1/scans", tracker, total)
-    report("tracker, 1 client (diagnostic)", alone, single)
+          f"keep-alive clients in this process; {rounds} rounds of {total:,} requests, "
+          "tracker and minimal in turn (this machine's speed drifts between minutes)",
+          flush=True)
 
     minimal_db = tmp / "minimal.db"
     minimal_database(minimal_db, serials)
-    port = free_port()
-    env = {**os.environ, MINIMAL_DB_ENV: str(minimal_db)}
-    with running(minimal_command(port, workers, threads), env, port) as server:
-        load(port, warm, headers, clients, len(warm), server.pid)
-        minimal = load(port, bodies, headers, clients, total, server.pid)
-    minimal_rate = report("minimal Flask + sqlite3", minimal, total)
-    print(f"http    ratio tracker/minimal = {tracker_rate / minimal_rate:.2f} (target >= 0.5); "
-          f"tracker p99 {ms(percentile(tracker.latencies, 0.99))} (target < 50 ms); "
-          f"errors {tracker.errors} (target 0)")
+    tracker_port, minimal_port = free_port(), free_port()
+    tracker_env = {**os.environ, "TRACKER_DATABASE_URL": url}
+    minimal_env = {**os.environ, MINIMAL_DB_ENV: str(minimal_db)}
+    tracker_runs: list[LoadResult] = []
+    minimal_runs: list[LoadResult] = []
+    with running(tracker_command(tracker_port, workers, threads), tracker_env,
+                 tracker_port) as tracker, \
+            running(minimal_command(minimal_port, workers, threads), minimal_env,
+                    minimal_port) as minimal:
+        # Warm-up: every worker builds its territory index and fills its pool.
+        load(tracker_port, warm, headers, clients, len(warm), tracker.pid)
+        load(minimal_port, warm, headers, clients, len(warm), minimal.pid)
+        for r in range(rounds):
+            tracker_runs.append(load(tracker_port, bodies(f"r{r}"), headers, clients, total,
+                                     tracker.pid))
+            report(f"round {r + 1}: tracker", tracker_runs[-1], total)
+            minimal_runs.append(load(minimal_port, bodies(f"r{r}"), headers, clients, total,
+                                     minimal.pid))
+            report(f"round {r + 1}: minimal", minimal_runs[-1], total)
+        # Diagnostic: one client, so no queueing and no lock waits.
+        single = max(total // 8, 100)
+        alone = load(tracker_port, bodies("one", single), headers, 1, single, tracker.pid)
+    report("tracker, 1 client (diagnostic)", alone, single)
+
+    ratios = [(total / t.seconds) / (total / m.seconds)
+              for t, m in zip(tracker_runs, minimal_runs, strict=True)]
+    latencies = [x for run in tracker_runs for x in run.latencies]
+    errors = sum(run.errors for run in tracker_runs)
+    tracker_rate = statistics.median(total / run.seconds for run in tracker_runs)
+    minimal_rate = statistics.median(total / run.seconds for run in minimal_runs)
+    print(f"http    median over {rounds} rounds: tracker {tracker_rate:,.0f} req/s, minimal "
+          f"{minimal_rate:,.0f} req/s; tracker p50 {ms(percentile(latencies, 0.5))}, "
+          f"p99 {ms(percentile(latencies, 0.99))} over all {len(latencies):,} requests")
+    print(f"http    ratio tracker/minimal per round: "
+          f"{' '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f} "
+          f"(target >= 0.5); tracker p99 {ms(percentile(latencies, 0.99))} (target < 50 ms); "
+          f"errors {errors} (target 0)")
 
 
 def main() -> None:
@@ -529,6 +552,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, help="HTTP requests per server "
                         "(default 4,000)")
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="HTTP rounds, tracker and minimal in turn (default 3)")
     parser.add_argument("--workers", type=int, help="server processes, both servers "
                         "(default: what tracker serve uses)")
     parser.add_argument("--threads", type=int, help="threads per process, both servers "
@@ -552,7 +577,7 @@ def main() -> None:
         bench_service(url, actor, plan_scans(n_service, serials, rng, "svc"))
         if not args.skip_api:
             bench_http(url, Path(tmp), token, serials, plan_scans(total, serials, rng, "http"),
-                       args.clients, total, args.workers, args.threads)
+                       args.clients, total, args.rounds, args.workers, args.threads)
 
 
 if __name__ == "__main__":
