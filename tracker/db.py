@@ -8,6 +8,7 @@ import enum
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -222,6 +223,37 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+
+def checkpoint_in_background(engine: Engine, every_seconds: float = 0.5) -> bool:
+    """SQLite: copy the write-ahead log into the database from a thread of this process,
+    not inside the commit of whichever writer crosses SQLite's 1,000-page mark. That
+    commit holds the write lock for the whole checkpoint (several milliseconds every
+    ~80 field scans, so every queued writer waits: the tail of the latencies). A
+    passive checkpoint runs beside readers and writers. For long-running servers; False
+    (and nothing changed) for other databases."""
+    database = engine.url.database or ""
+    if engine.dialect.name != "sqlite" or _lock_file(database) is None:
+        return False
+    event.listen(engine, "connect", _no_autocheckpoint)
+
+    def checkpoint() -> None:
+        import sqlite3
+
+        connection = sqlite3.connect(database, isolation_level=None)
+        while True:
+            time.sleep(every_seconds)
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error:
+                continue  # busy or gone for a moment: the next round tries again
+
+    threading.Thread(target=checkpoint, name="sqlite-checkpoint", daemon=True).start()
+    return True
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:

@@ -18,11 +18,15 @@ class TrackerServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
+        from tracker.db import checkpoint_in_background
         from tracker.services import workers
         from web import create_app
+        from web.db import engine
 
         app = create_app()
         workers.start()  # the processes that share out big EPCIS captures
+        with app.app_context():
+            checkpoint_in_background(engine())
         return app
 
 

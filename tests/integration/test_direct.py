@@ -1,0 +1,145 @@
+"""Statements run on the driver (tracker.db.Prepared / DirectConnection) store and read
+what Core stores and reads, on SQLite and PostgreSQL; and SQLite's background checkpoint."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+from sqlalchemy import Engine, bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from tracker.db import (
+    DirectConnection,
+    Prepared,
+    checkpoint_in_background,
+    direct_connection,
+    make_engine,
+    table,
+)
+from tracker.domain.verdicts import Verdict
+from tracker.models import Scan
+from tracker.services.auth import SYSTEM, create_user
+
+_scan = table(Scan).c
+COLUMNS = ("client_scan_id", "inspector_id", "code", "form", "key", "latitude", "longitude",
+           "scanned_at", "received_at", "verdict", "near_border", "expected_territories", "flags",
+           "response")
+INSERT = Prepared(insert(table(Scan)).returning(_scan.id), columns=COLUMNS)
+READ = Prepared(select(_scan.scanned_at, _scan.verdict, _scan.near_border,
+                       _scan.expected_territories, _scan.response, _scan.accuracy_m)
+                .where(_scan.id == bindparam("id")))
+COUNT = Prepared(select(_scan.id).where(_scan.key == bindparam("key")))
+AT = dt.datetime(2026, 5, 1, 10, 30, 15, 123456, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+def values(client_scan_id: str = "c-1", key: str = "01/x/21/y",
+           inspector: int | None = None) -> dict[str, object]:
+    return dict(client_scan_id=client_scan_id, inspector_id=inspector, code="https://id.example.com/01/x/21/y",
+                form="digital_link", key=key, latitude=23.1, longitude=113.3,
+                scanned_at=AT, received_at=AT, verdict=Verdict.DIVERTED, near_border=True,
+                expected_territories=["CN-GD"], flags=["outside_expected"],
+                response={"verdict": "diverted", "n": 1})
+
+
+def test_values_stored_on_the_driver_read_back_through_core_unchanged(db: Engine) -> None:
+    with direct_connection(db) as direct, direct.transaction(write=True):
+        (scan_id,) = direct.rows(INSERT, values())[0]
+    with db.connect() as connection:
+        row = connection.execute(select(table(Scan)).where(_scan.id == scan_id)).one()
+    assert row.scanned_at == AT
+    assert row.scanned_at.tzinfo is not None
+    assert row.verdict is Verdict.DIVERTED
+    assert row.near_border is True
+    assert row.expected_territories == ["CN-GD"]
+    assert row.response == {"verdict": "diverted", "n": 1}
+    assert row.accuracy_m is None
+
+
+def test_values_read_on_the_driver_equal_what_core_reads(db: Engine) -> None:
+    with db.begin() as connection:
+        scan_id = connection.execute(insert(table(Scan)).returning(_scan.id),
+                                     values()).scalar_one()
+        core = tuple(connection.execute(READ.statement, {"id": scan_id}).one())
+    with direct_connection(db) as direct, direct.transaction():
+        assert direct.first(READ, {"id": scan_id}) == core
+    assert core[:2] == (AT, Verdict.DIVERTED)
+
+
+def test_a_failed_transaction_leaves_nothing(db: Engine) -> None:
+    with pytest.raises(RuntimeError), direct_connection(db) as direct:
+        with direct.transaction(write=True):
+            direct.rows(INSERT, values(key="gone"))
+            raise RuntimeError("stop")
+    with direct_connection(db) as direct, direct.transaction():
+        assert direct.rows(COUNT, {"key": "gone"}) == []
+
+
+def test_a_broken_constraint_in_a_savepoint_undoes_only_the_savepoint(db: Engine) -> None:
+    from tracker.db import make_session_factory
+
+    with make_session_factory(db)() as session, session.begin():
+        user, _ = create_user(session, name="inspector", role="inspector", actor=SYSTEM)
+    with direct_connection(db) as direct, direct.transaction(write=True):
+        direct.rows(INSERT, values("same", key="kept", inspector=user.id))
+        with pytest.raises(IntegrityError), direct.savepoint():
+            direct.rows(INSERT, values("new", key="kept", inspector=user.id))
+            # The inspector's client_scan_id is unique.
+            direct.rows(INSERT, values("same", key="kept", inspector=user.id))
+        assert len(direct.rows(COUNT, {"key": "kept"})) == 1
+    with direct_connection(db) as direct, direct.transaction():
+        assert len(direct.rows(COUNT, {"key": "kept"})) == 1
+
+
+def test_a_session_and_its_direct_connection_share_one_transaction(db: Engine) -> None:
+    from tracker.db import make_session_factory
+
+    with make_session_factory(db)() as session:
+        with session.begin():
+            DirectConnection.of(session).rows(INSERT, values(key="shared"))
+            assert session.scalars(select(_scan.id).where(_scan.key == "shared")).all()
+            session.rollback()
+    with direct_connection(db) as direct, direct.transaction():
+        assert direct.rows(COUNT, {"key": "shared"}) == []
+
+
+def test_a_prepared_statement_must_spell_out_in_lists() -> None:
+    statement = Prepared(select(_scan.id).where(_scan.form.in_(("a", "b"))))
+    engine = make_engine("sqlite://")
+    with pytest.raises(ValueError, match="cannot expand IN lists"):
+        statement.form(engine.dialect)
+
+
+def test_a_prepared_insert_must_be_given_every_column_it_names() -> None:
+    statement = Prepared(insert(table(Scan)), columns=("code", "form"))
+    engine = make_engine("sqlite://")
+    # Core would fill these from the columns' Python defaults; a prepared insert cannot.
+    with pytest.raises(ValueError, match=r"must be given \['expected_territories', 'flags', "
+                                         r"'near_border', 'received_at'\]"):
+        statement.form(engine.dialect)
+
+
+def test_sqlite_wal_is_checkpointed_by_the_background_thread(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'wal.db'}")
+    assert checkpoint_in_background(engine, every_seconds=0.05)
+    with engine.begin() as connection:
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        connection.exec_driver_sql("CREATE TABLE t (x TEXT)")
+    size = (tmp_path / "wal.db").stat().st_size
+    for _ in range(5):  # well past SQLite's own 1,000-page mark, which is off
+        with engine.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO t VALUES (?)", [("x" * 4000,)] * 400)
+    # Only a checkpoint copies pages from the log into the database file.
+    deadline = time.monotonic() + 10
+    while (tmp_path / "wal.db").stat().st_size < size + 5 * 400 * 4000 and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (tmp_path / "wal.db").stat().st_size >= size + 5 * 400 * 4000
+    engine.dispose()
+
+
+def test_background_checkpoint_is_for_sqlite_files_only() -> None:
+    assert checkpoint_in_background(make_engine("sqlite://")) is False
+    assert checkpoint_in_background(
+        make_engine("postgresql+psycopg://tracker@127.0.0.1:1/none")) is False
