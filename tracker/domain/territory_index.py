@@ -384,7 +384,13 @@ class TerritoryIndex:
         # distance that the answer cannot exceed; only chunks that may come closer count.
         cosine = np.minimum(np.maximum(self._chunk_centre[chunks] @ projection.centre, -1.0), 1.0)
         lower = np.arccos(cosine) - self._chunk_radius[chunks] - 1e-7
-        first = chunks[int(np.argmin(lower))]
+        nearest_chunk = int(np.argmin(lower))
+        if exact_within is not None:
+            # Farther than every chunk's cap allows: no need to look at a segment.
+            floor = max(0.0, float(lower[nearest_chunk])) * _MEAN_RADIUS_M * (1 - 2 * _SCALE_SPREAD)
+            if floor > exact_within:
+                return floor
+        first = chunks[nearest_chunk]
         bound, _ = self._projected_distances(
             np.arange(self._chunk_start[first], self._chunk_end[first]), projection
         )
