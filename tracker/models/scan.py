@@ -80,13 +80,15 @@ class Violation(Base):
 
     id: Mapped[intpk]
     key: Mapped[str] = mapped_column(String(500), index=True)
-    serial: Mapped[str | None] = mapped_column(String(100), index=True)
+    # Not indexed (each index is a page to write per new violation): nothing looks a
+    # violation up by serial or batch.
+    serial: Mapped[str | None] = mapped_column(String(100))
     gtin: Mapped[str | None] = mapped_column(String(14))
     type: Mapped[ViolationType] = mapped_column(enum_type(ViolationType, "violation_type"),
                                                 index=True)
     status: Mapped[ViolationStatus] = mapped_column(enum_type(ViolationStatus, "violation_status"),
                                                     default=ViolationStatus.OPEN, index=True)
-    batch_id: Mapped[int | None] = mapped_column(index=True)
+    batch_id: Mapped[int | None]
     responsible_party: Mapped[str | None] = mapped_column(String(200), index=True)
     expected_territories: Mapped[list[str]] = mapped_column(JSON, default=list)
     found_territory: Mapped[str | None] = mapped_column(String(64), index=True)
