@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any, TypeVar, cast
 
 from flask import request
@@ -20,10 +21,16 @@ class BadRequest(TrackerError):
 
 
 def json_body(expected: type = dict) -> Any:
-    if not request.data:
+    # The raw bytes, parsed here: request.data would first run the form parser, and
+    # get_json the mimetype checks, which a JSON-only API has no use for.
+    raw = request.get_data(cache=True)
+    if not raw:
         raise BadRequest("the request has no body; send JSON with Content-Type: application/json",
                          code="invalid_json")
-    body = request.get_json(force=True, silent=True)
+    try:
+        body = json.loads(raw)
+    except ValueError:  # not JSON, or not UTF-8/16/32 text
+        body = None
     if body is None:
         raise BadRequest("the request body is not valid JSON", code="invalid_json")
     if not isinstance(body, expected):
