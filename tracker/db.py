@@ -288,24 +288,28 @@ class _Compiled:
                 # Core would fill these from the columns' Python defaults; here the caller must.
                 raise ValueError(f"a prepared insert must be given {sorted(missing)}")
         self.positional = compiled.positiontup is not None
-        self.names = names
-        self.processors = [
-            (name, processor) for name in names
+        # A bind used twice appears twice in a positional statement: convert it once each.
+        self.processors = {
+            name: processor for name in dict.fromkeys(names)
             if (processor := compiled.binds[name].type.dialect_impl(dialect)
-                .bind_processor(dialect)) is not None]
+                .bind_processor(dialect)) is not None}
+        self.slots = [(name, self.processors.get(name)) for name in names]
         self.dialect = dialect
         self.types = [column.type.dialect_impl(dialect) for column in statement.exported_columns]
         # The processors depend on the types the driver reports: known after the first run.
         self.results: list[Any] | None = None
 
     def parameters(self, given: dict[str, Any]) -> Any:
-        values = {**self.defaults, **given} if self.defaults else dict(given)
-        for name, processor in self.processors:
+        if self.defaults:
+            given = {**self.defaults, **given}
+        if self.positional:
+            return [value if (value := given.get(name)) is None or processor is None
+                    else processor(value) for name, processor in self.slots]
+        values = dict(given)
+        for name, processor in self.processors.items():
             value = values.get(name)
             if value is not None:
                 values[name] = processor(value)
-        if self.positional:
-            return tuple(values.get(name) for name in self.names)
         return values
 
     def convert(self, rows: list[Any], description: Sequence[Any]) -> list[tuple[Any, ...]]:

@@ -143,3 +143,11 @@ def test_background_checkpoint_is_for_sqlite_files_only() -> None:
     assert checkpoint_in_background(make_engine("sqlite://")) is False
     assert checkpoint_in_background(
         make_engine("postgresql+psycopg://tracker@127.0.0.1:1/none")) is False
+
+
+def test_a_bind_used_twice_is_converted_once_in_each_place(db: Engine) -> None:
+    both = Prepared(select(_scan.key).where(_scan.scanned_at == bindparam("at"),
+                                            _scan.received_at == bindparam("at")))
+    with direct_connection(db) as direct, direct.transaction(write=True):
+        direct.rows(INSERT, values(key="twice"))
+        assert direct.rows(both, {"at": AT}) == [("twice",)]
