@@ -641,6 +641,29 @@ def test_print_timings_on_the_real_maps() -> None:
     assert index.most_specific(*near) == "CN-GX"
 
 
+@pytest.mark.parametrize("codes", [["CN-GD"], ["CN-GD-SZ"], ["US-CA", "US-NV"]])
+def test_near_a_border_a_threshold_distance_compares_as_the_exact_one(codes):
+    # Within GPS accuracy of the boundary (the border rule's case), an upper bound may
+    # stand in for the exact distance when it is within the threshold.
+    index = china_us()
+    geometry = china_us_geometry(codes[0])
+    largest = max(getattr(geometry, "geoms", [geometry]), key=lambda p: p.area)
+    border = list(largest.exterior.coords)
+    rng = random.Random(5)
+    bounds = 0
+    for _ in range(200):
+        lon, lat = rng.choice(border)
+        lon, lat = lon + rng.uniform(-0.003, 0.003), lat + rng.uniform(-0.003, 0.003)
+        exact = index.distance_to_boundary_m(codes, lon, lat)
+        for threshold in (20.0, 100.0, 300.0, exact * 0.999, exact * 1.001, exact * 1.02):
+            quick = index.distance_to_boundary_m(codes, lon, lat, exact_within=threshold)
+            assert (quick > threshold) == (exact > threshold), (lon, lat, threshold)
+            if quick != exact:
+                assert threshold < quick <= exact or exact <= quick <= threshold
+                bounds += quick < threshold
+    assert bounds > 100
+
+
 @pytest.mark.parametrize("codes", [["CN-GD"], ["CN-GD-SZ"], ["US-CA", "US-NV"], ["CN"]])
 def test_a_distance_asked_only_against_a_threshold_compares_as_the_exact_one(codes):
     # The shortcut may skip measuring a point that is certainly farther; the answer to
@@ -658,5 +681,5 @@ def test_a_distance_asked_only_against_a_threshold_compares_as_the_exact_one(cod
             assert (quick > threshold) == (exact > threshold), (lon, lat, threshold)
             if quick != exact:
                 shortcuts += 1
-                assert threshold < quick <= exact
+                assert threshold < quick <= exact or exact <= quick <= threshold
     assert shortcuts > 100

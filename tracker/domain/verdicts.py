@@ -53,7 +53,7 @@ from dataclasses import dataclass
 
 from geopy.distance import geodesic
 
-from tracker.domain.territory_index import TerritoryIndex
+from tracker.domain.territory_index import SPHERE_MARGIN, TerritoryIndex, spherical_km
 
 __all__ = [
     "DEFAULT_CLONE_SPEED_KMH",
@@ -143,23 +143,14 @@ def travel_speed_kmh(a: ScanPoint, b: ScanPoint) -> float:
     return km / hours
 
 
-# Geodesic distances on WGS84 differ from great-circle distances on a sphere of the
-# equatorial radius by less than 0.5 %; a pair whose spherical speed is more than this
-# margin below the limit cannot exceed it, and skips the (costly) exact measure.
-_EQUATORIAL_RADIUS_KM = 6378.137
-_SPHERE_MARGIN = 1.01
-
-
 def may_exceed_speed(a: ScanPoint, b: ScanPoint, limit_kmh: float) -> bool:
-    """False only when the two scans certainly imply no speed above ``limit_kmh``."""
+    """False only when the two scans certainly imply no speed above ``limit_kmh``: a
+    pair whose spherical speed is more than the sphere's margin below the limit cannot
+    exceed it, and skips the (costly) exact measure."""
     hours = abs((b.at - a.at).total_seconds()) / 3600.0
     if hours == 0.0:
         return True
-    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
-    haversine = (math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2)
-                 * math.sin(math.radians(b.lon - a.lon) / 2) ** 2)
-    km = 2 * _EQUATORIAL_RADIUS_KM * math.asin(min(1.0, math.sqrt(haversine)))
-    return km * _SPHERE_MARGIN >= limit_kmh * hours
+    return spherical_km(a.lat, a.lon, b.lat, b.lon) * SPHERE_MARGIN >= limit_kmh * hours
 
 
 def judge(
