@@ -9,9 +9,11 @@ Reference values come from the standards' own examples where they have one: GTIN
 from __future__ import annotations
 
 import datetime
+import random
 
 import pytest
 
+from tracker.domain import gs1
 from tracker.domain.gs1 import (
     DigitalLink,
     build_digital_link,
@@ -589,3 +591,19 @@ def test_sscc_urn_refuses_bad_company_prefix_length() -> None:
     with pytest.raises(InvalidInput) as excinfo:
         sscc_urn("106141412345678908", company_prefix_length=13)
     assert excinfo.value.message == "company prefix length 13 must be 6 to 12"
+
+
+@pytest.mark.parametrize("ai", ["10", "21"])
+def test_serial_and_lot_values_pass_the_quick_check_exactly_when_biip_accepts_them(ai):
+    # Serials and lots that fit X..20 skip biip's parse; the two must always agree.
+    rng = random.Random(int(ai))
+    alphabet = "".join(chr(i) for i in range(32, 127)) + "é\u00a0"
+    for _ in range(5_000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 24)))
+        uri = f"https://id.example.com/01/09520123456788/{ai}/{gs1.uri_escape(value)}"
+        try:
+            gs1.parse_digital_link(uri)
+            accepted = True
+        except MalformedCode:
+            accepted = False
+        assert accepted == (gs1._value_problem.__wrapped__(ai, value) is None), value

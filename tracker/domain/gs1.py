@@ -517,7 +517,14 @@ def _query_ais(query: str, permit_zero_suppressed: bool, fail: _Fail) -> list[tu
     return ais
 
 
+# Serial and lot (X..20 of CSET 82): a value that fits needs no table lookup. Every
+# scanned serial is new, so this also keeps them out of the cache below.
+_FREE_TEXT_20 = frozenset({"10", "21"})
+
+
 def _check_value(ai: str, value: str, fail: _Fail) -> None:
+    if ai in _FREE_TEXT_20 and len(value) <= 20 and _CSET82.fullmatch(value):
+        return
     problem = _value_problem(ai, value)
     if problem is not None:
         raise fail(problem)
