@@ -229,13 +229,24 @@ def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
 
 
-def checkpoint_in_background(engine: Engine, every_seconds: float = 0.5) -> bool:
+# Past this many frames (4 KiB pages) in the write-ahead log, the background checkpoint
+# finishes its pass under the write lock, so the log can start over from its beginning.
+WAL_RESTART_FRAMES = 4_096
+
+
+def checkpoint_in_background(engine: Engine, every_seconds: float = 0.25) -> bool:
     """SQLite: copy the write-ahead log into the database from a thread of this process,
     not inside the commit of whichever writer crosses SQLite's 1,000-page mark. That
     commit holds the write lock for the whole checkpoint (several milliseconds every
-    ~80 field scans, so every queued writer waits: the tail of the latencies). A
-    passive checkpoint runs beside readers and writers. For long-running servers; False
-    (and nothing changed) for other databases."""
+    ~80 field scans, so every queued writer waits: the tail of the latencies).
+
+    A passive checkpoint runs beside readers and writers, but under a steady stream of
+    writes it never catches up with the last frame, and SQLite starts the log over only
+    once it has: the log would grow without end (hundreds of MB in a minute of scans,
+    and every read slower for it). So once the log is long, a second pass runs under
+    the write lock; it copies only what came in during the first and is short.
+
+    For long-running servers; False (and nothing changed) for other databases."""
     database = engine.url.database or ""
     if engine.dialect.name != "sqlite" or _lock_file(database) is None:
         return False
@@ -244,11 +255,16 @@ def checkpoint_in_background(engine: Engine, every_seconds: float = 0.5) -> bool
     def checkpoint() -> None:
         import sqlite3
 
-        connection = sqlite3.connect(database, isolation_level=None)
+        connection = sqlite3.connect(database, isolation_level=None,
+                                     check_same_thread=False)
         while True:
             time.sleep(every_seconds)
             try:
-                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                _busy, frames, _done = connection.execute(
+                    "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if frames > WAL_RESTART_FRAMES:
+                    with _sqlite_write_lock(database):
+                        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             except sqlite3.Error:
                 continue  # busy or gone for a moment: the next round tries again
 

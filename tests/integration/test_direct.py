@@ -139,6 +139,28 @@ def test_sqlite_wal_is_checkpointed_by_the_background_thread(tmp_path) -> None:
     engine.dispose()
 
 
+def test_sqlite_wal_starts_over_under_a_steady_stream_of_writes(tmp_path, monkeypatch) -> None:
+    # Passive checkpoints alone never catch up with a writer that never pauses, and the
+    # log only starts over once one has: it would grow without end.
+    import tracker.db
+
+    monkeypatch.setattr(tracker.db, "WAL_RESTART_FRAMES", 200)
+    engine = make_engine(f"sqlite:///{tmp_path / 'stream.db'}")
+    assert checkpoint_in_background(engine, every_seconds=0.02)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x TEXT)")
+    written = 0
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        with direct_connection(engine) as direct, direct.transaction(write=True):
+            direct.driver.executemany("INSERT INTO t VALUES (?)", [("x" * 4000,)] * 20)
+        written += 20 * 4096
+    wal = (tmp_path / "stream.db-wal").stat().st_size
+    assert written > 20_000_000
+    assert wal < written / 4, (wal, written)
+    engine.dispose()
+
+
 def test_background_checkpoint_is_for_sqlite_files_only() -> None:
     assert checkpoint_in_background(make_engine("sqlite://")) is False
     assert checkpoint_in_background(
