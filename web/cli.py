@@ -111,6 +111,36 @@ def users_create(ctx: Context, name: str, role: str, party_id: str | None,
         emit(render.user(user, token))
 
 
+@users.command("tokens")
+@click.argument("name")
+@pass_context
+def users_tokens(ctx: Context, name: str) -> None:
+    """List NAME's bearer tokens (ids and prefixes; the tokens themselves are not kept)."""
+    with ctx.transaction() as session:
+        emit([render.api_token(t) for t in auth.list_tokens(session, actor=SYSTEM,
+                                                            user_name=name)])
+
+
+@users.command("token")
+@click.argument("name")
+@pass_context
+def users_token(ctx: Context, name: str) -> None:
+    """Issue NAME another bearer token and print it (shown this once)."""
+    with ctx.transaction() as session:
+        row, token = auth.create_token(session, actor=SYSTEM, user_name=name)
+        emit(render.api_token(row, token))
+
+
+@users.command("revoke-token")
+@click.argument("token_id", type=int)
+@pass_context
+def users_revoke_token(ctx: Context, token_id: int) -> None:
+    """Revoke the bearer token TOKEN_ID (see 'tracker users tokens NAME'). A running
+    server stops accepting it within 30 seconds."""
+    with ctx.transaction() as session:
+        emit(render.api_token(auth.revoke_token(session, token_id, actor=SYSTEM)))
+
+
 @main.group()
 def territories() -> None:
     """Territories from GeoJSON maps."""

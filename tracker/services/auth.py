@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tracker.db import utcnow
 from tracker.errors import (
     AuthenticationRequired,
     Conflict,
@@ -117,10 +119,15 @@ def create_user(
 
 
 def issue_token(session: Session, user: User) -> str:
+    return _new_token(session, user)[1]
+
+
+def _new_token(session: Session, user: User) -> tuple[ApiToken, str]:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), prefix=token[:12]))
+    row = ApiToken(user_id=user.id, token_hash=hash_token(token), prefix=token[:12])
+    session.add(row)
     session.flush()
-    return token
+    return row, token
 
 
 def authenticate_token(session: Session, token: str | None) -> Actor:
@@ -150,3 +157,57 @@ def authenticate_password(session: Session, name: str, password: str) -> Actor:
         raise AuthenticationRequired("wrong user name or password", code="invalid_credentials")
     return actor_for(user)
 
+
+
+# --- a user's tokens: list, issue another, revoke ---------------------------------------
+
+
+def _token_owner(session: Session, actor: Actor, user_name: str | None, *, action: str
+                 ) -> User:
+    """The user whose tokens the actor acts on: itself, or (admin only) the named one."""
+    if user_name is None or (actor.user_id is not None and user_name == actor.name):
+        if actor.user_id is None:
+            raise InvalidInput(f"name the user to {action} for", code="missing_field")
+        user = session.get(User, actor.user_id)
+    else:
+        actor.require(action=f"{action} for another user")
+        user = session.scalar(select(User).where(User.name == user_name))
+        if user is None:
+            raise NotFound(f"user {user_name!r} does not exist", code="unknown_user")
+    if user is None:
+        raise NotFound("the signed-in user no longer exists", code="unknown_user")
+    return user
+
+
+def list_tokens(session: Session, *, actor: Actor, user_name: str | None = None
+                ) -> list[ApiToken]:
+    """A user's tokens, newest first (never the tokens themselves: only their prefixes)."""
+    user = _token_owner(session, actor, user_name, action="list tokens")
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                                .order_by(ApiToken.id.desc())))
+
+
+def create_token(session: Session, *, actor: Actor, user_name: str | None = None
+                 ) -> tuple[ApiToken, str]:
+    """Another bearer token for the user (a second phone, a rotated key); returned once."""
+    user = _token_owner(session, actor, user_name, action="create tokens")
+    if not user.active:
+        raise Conflict(f"user {user.name!r} is deactivated", code="inactive_user")
+    return _new_token(session, user)
+
+
+def revoke_token(session: Session, token_id: int, *, actor: Actor,
+                 now: dt.datetime | None = None) -> ApiToken:
+    """Revoke one token: a user its own, an admin anyone's. It stops working at once in
+    this process and within the API's token cache time in other server processes."""
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"token {token_id} does not exist", code="unknown_token")
+    if row.user_id != actor.user_id:
+        actor.require(action="revoke another user's token")
+    if row.revoked_at is not None:
+        raise Conflict(f"token {token_id} ({row.prefix}…) was already revoked on "
+                       f"{row.revoked_at:%Y-%m-%d %H:%M} UTC", code="already_revoked")
+    row.revoked_at = now or utcnow()
+    session.flush()
+    return row

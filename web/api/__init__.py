@@ -38,5 +38,10 @@ def _authenticate() -> None:
     _recent[token] = (g.actor, time.monotonic() + TOKEN_CACHE_SECONDS)
 
 
+def forget_tokens() -> None:
+    """Drop this process's remembered tokens (after a revocation): each is checked again."""
+    _recent.clear()
+
+
 # Registers the routes on bp.
 from web.api import batches, custody, epcis, masterdata, meta, verdicts  # noqa: E402,F401

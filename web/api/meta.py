@@ -4,15 +4,49 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, g, jsonify
+from flask import Response, g, jsonify, request
 
-from web.api import bp
+from tracker.db import write_transaction
+from tracker.services import auth
+from web.api import bp, forget_tokens, render
+from web.api.masterdata import created
+from web.db import get_session
 
 
 @bp.get("/me")
 def get_me() -> Response:
     actor = g.actor
     return jsonify({"name": actor.name, "role": actor.role.value, "party": actor.party_id})
+
+
+@bp.get("/tokens")
+def get_tokens() -> Response:
+    """The signed-in user's tokens; an admin may ask for another user's (?user=NAME)."""
+    rows = auth.list_tokens(get_session(), actor=g.actor, user_name=request.args.get("user"))
+    return jsonify({"items": [render.api_token(t) for t in rows]})
+
+
+@bp.post("/tokens")
+def post_token() -> Response:
+    """Another bearer token for the signed-in user (or, for an admin, ?user=NAME)."""
+    session = get_session()
+    with write_transaction(session):
+        row, token = auth.create_token(session, actor=g.actor,
+                                       user_name=request.args.get("user"))
+        body = render.api_token(row, token)
+    return created(body)
+
+
+@bp.delete("/tokens/<int:token_id>")
+def delete_token(token_id: int) -> Response:
+    """Revoke a token: one's own, or as admin anyone's. Gone at once in this process; the
+    other server processes drop it from their cache within TOKEN_CACHE_SECONDS."""
+    session = get_session()
+    with write_transaction(session):
+        row = auth.revoke_token(session, token_id, actor=g.actor)
+        body = render.api_token(row)
+    forget_tokens()
+    return jsonify(body)
 
 
 @bp.get("/openapi.json")
@@ -58,6 +92,14 @@ SPEC: dict[str, Any] = {
     "security": [{"bearer": []}],
     "paths": {
         "/me": {"get": _op("The signed-in user")},
+        "/tokens": {
+            "get": _op("The signed-in user's bearer tokens (admin: ?user=NAME)",
+                       params=[_query("user")], errors=(404,)),
+            "post": _op("Another bearer token, shown once (admin: ?user=NAME)", ok=201,
+                        params=[_query("user")], errors=(404, 409)),
+        },
+        "/tokens/{id}": {"delete": _op("Revoke a bearer token", params=[_path("id", "integer")],
+                                       errors=(404, 409))},
         "/territories": {
             "post": _op("Import territories from a GeoJSON FeatureCollection", ok=201,
                         body="FeatureCollection", params=[_query("code_property")],

@@ -7,7 +7,17 @@ from typing import Any
 
 import shapely
 
-from tracker.models import Batch, Container, Party, Product, Shipment, ShipmentLine, Territory, User
+from tracker.models import (
+    ApiToken,
+    Batch,
+    Container,
+    Party,
+    Product,
+    Shipment,
+    ShipmentLine,
+    Territory,
+    User,
+)
 
 
 def iso(value: dt.datetime | dt.date | None) -> str | None:
@@ -70,6 +80,15 @@ def batch(b: Batch) -> dict[str, Any]:
 def user(u: User, token: str | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {"id": u.id, "name": u.name, "role": u.role.value,
                             "party": u.party_id, "created_at": iso(u.created_at)}
+    if token is not None:
+        data["token"] = token
+    return data
+
+
+def api_token(t: ApiToken, token: str | None = None) -> dict[str, Any]:
+    """A token as listed: its id and prefix, never the token (shown once, when created)."""
+    data: dict[str, Any] = {"id": t.id, "prefix": t.prefix, "created_at": iso(t.created_at),
+                            "revoked_at": iso(t.revoked_at)}
     if token is not None:
         data["token"] = token
     return data
