@@ -263,6 +263,8 @@ def checkpoint_in_background(engine: Engine, every_seconds: float = 0.25) -> boo
                 _busy, frames, _done = connection.execute(
                     "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 if frames > WAL_RESTART_FRAMES:
+                    # Catch up with what came in meanwhile, then the last bit under the lock.
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                     with _sqlite_write_lock(database):
                         connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             except sqlite3.Error:
