@@ -74,7 +74,7 @@ class ParsedCode:
     expiry: datetime.date | None = None
     sscc: str | None = None
 
-    @property
+    @functools.cached_property  # asked several times per scan
     def serial_well_formed(self) -> bool:
         """True when there is a serial and it passes our format and check character."""
         return self.serial is not None and is_well_formed(self.serial)

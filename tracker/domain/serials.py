@@ -16,6 +16,7 @@ False
 from __future__ import annotations
 
 import math
+import operator
 import os
 from collections.abc import Callable
 
@@ -29,6 +30,7 @@ RANDOM_BITS = RANDOM_LENGTH * math.log2(BASE)  # about 69.4
 # Weights 1..15: distinct, non-zero mod 31, so substitutions and transpositions show.
 _WEIGHTS = np.arange(1, RANDOM_LENGTH + 1, dtype=np.int64)
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
+_ALPHABET_SET = frozenset(ALPHABET)
 _ALPHABET_BYTES = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)
 # Random bytes below this limit map uniformly onto the alphabet; the rest are discarded.
 _ACCEPT_BELOW = 256 - 256 % BASE
@@ -38,7 +40,7 @@ RandomSource = Callable[[int], bytes]
 
 def check_character(body: str) -> str:
     """The check character for the ``RANDOM_LENGTH`` characters of a serial's body."""
-    total = sum(w * _VALUE[c] for w, c in zip(range(1, len(body) + 1), body, strict=True))
+    total = sum(map(operator.mul, range(1, len(body) + 1), map(_VALUE.__getitem__, body)))
     return ALPHABET[total % BASE]
 
 
@@ -48,7 +50,7 @@ def with_check_character(body: str) -> str:
 
 def is_well_formed(serial: str) -> bool:
     """Right length, right characters and a matching check character."""
-    if len(serial) != SERIAL_LENGTH or any(c not in _VALUE for c in serial):
+    if len(serial) != SERIAL_LENGTH or not _ALPHABET_SET.issuperset(serial):
         return False
     return check_character(serial[:-1]) == serial[-1]
 
