@@ -204,7 +204,11 @@ def record_scan(session: Session, request: ScanRequest, *, actor: Actor, setting
 def judge_scan(db: DirectConnection, request: ScanRequest, *, actor: Actor,
                settings: Settings, now: dt.datetime | None = None) -> JudgedScan:
     """Read phase: everything the verdict needs but the serial's other scans, and where
-    the scan lies against the maps (the costly part). Writes nothing. The verdict and a
+    the scan lies against the maps (the costly part). Writes nothing.
+
+    The two phases take a ``DirectConnection`` rather than a session, unlike other
+    services: they are the hot path, and run their statements on the driver. A caller
+    with a session uses ``record_scan`` or ``DirectConnection.of(session)``. The verdict and a
     retried client_scan_id are settled in the write phase, under the write lock."""
     actor.require(Role.INSPECTOR, action="post scans")
     request = validate(request)
