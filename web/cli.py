@@ -136,7 +136,7 @@ def users_token(ctx: Context, name: str) -> None:
 @pass_context
 def users_revoke_token(ctx: Context, token_id: int) -> None:
     """Revoke the bearer token TOKEN_ID (see 'tracker users tokens NAME'). A running
-    server stops accepting it within 30 seconds."""
+    server stops accepting it within 5 seconds."""
     with ctx.transaction() as session:
         emit(render.api_token(auth.revoke_token(session, token_id, actor=SYSTEM)))
 

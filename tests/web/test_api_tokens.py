@@ -72,3 +72,24 @@ def test_the_cli_lists_issues_and_revokes_tokens(run_cli):
     again = run_cli("users", "revoke-token", str(issued["id"]), check=False)
     assert again.returncode == 1
     assert json.loads(again.stderr)["error"]["code"] == "already_revoked"
+
+
+def test_a_token_revoked_by_another_process_stops_working_within_the_cache_time(
+        client, make_token, db, monkeypatch):
+    import time
+
+    import web.api
+    from tracker.db import make_session_factory
+    from tracker.services.auth import SYSTEM, revoke_token
+
+    token = make_token("inspector")
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    token_id = client.get("/api/v1/tokens", headers=bearer(token)).get_json()["items"][0]["id"]
+    # As the CLI or another server process would: straight in the database.
+    with make_session_factory(db)() as session, session.begin():
+        revoke_token(session, token_id, actor=SYSTEM)
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200  # remembered
+    later = time.monotonic() + web.api.TOKEN_CACHE_SECONDS + 0.1
+    monkeypatch.setattr(web.api.time, "monotonic", lambda: later)
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 401
+    assert web.api.TOKEN_CACHE_SECONDS <= 5

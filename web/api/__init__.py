@@ -13,8 +13,10 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 PUBLIC_ENDPOINTS = {"api.openapi"}
 # A token checked a moment ago is trusted for this long without a database round trip
-# (about a tenth of a scan's cost); a revoked token stops working within this time.
-TOKEN_CACHE_SECONDS = 30.0
+# (a sixth of a scan's cost); a token revoked in another server process stops working
+# within this time (in the revoking process at once). Under load a busy token costs one
+# lookup per process every few seconds.
+TOKEN_CACHE_SECONDS = 5.0
 _RECENT_MAX = 10_000
 _recent: dict[str, tuple[Actor, float]] = {}
 
