@@ -119,6 +119,21 @@ def test_hand_off_to_an_unauthorised_receiver_two_tiers_down_names_its_sender(
     assert answer["expected_territories"] == ["CN-GD-SZ"]
 
 
+def test_items_shipped_inside_a_pallet_name_the_sender_of_the_pallet(
+        client, world, inspector, db):
+    # The items' hand-offs come from the pallet's shipments, not their own.
+    with make_session_factory(db)() as session, session.begin():
+        (pallet,) = custody.create_containers(session, party=BRAND, kind="pallet",
+                                              company_prefix="9506000", actor=SYSTEM)
+        custody.pack(session, party=BRAND, container=pallet.sscc,
+                     codes=world["serials"][:3], actor=SYSTEM)
+    hand_off(db, [(BRAND, T1), (T1, R_ZJ)], [pallet.sscc])
+    answer = scan(client, inspector, uri(world["serials"][1]), HANGZHOU)
+    assert (answer["verdict"], answer["responsible_party"]) == ("diverted", T1)
+    untouched = scan(client, inspector, uri(world["serials"][5]), HANGZHOU)
+    assert (untouched["verdict"], untouched["responsible_party"]) == ("diverted", None)
+
+
 def border_point(session, metres: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """A point in Hunan `metres` north of Guangdong, on the real map."""
     index = territory_index(session)

@@ -51,7 +51,7 @@ _held_territory = table(Territory).alias("held_territory")
 # tracker.domain.codes.item_key(batch GTIN, serial), spelled in SQL.
 _ITEM = Prepared(
     select(_batch.id, _batch.gtin, _batch.status, _batch.owner_party_id, _territory.code,
-           _state.custodian, _state.disposition, _held_territory.c.code)
+           _state.custodian, _state.disposition, _held_territory.c.code, _state.key)
     .select_from(table(Serial))
     .join(table(Batch), _batch.id == _serial.batch_id)
     .join(table(Territory), _territory.id == _batch.territory_id)
@@ -151,6 +151,9 @@ class Item:
     custodian: str | None = None
     disposition: str | None = None
     owner_territories: tuple[str, ...] = ()
+    # A custody state exists once the item was shipped, packed or otherwise handled;
+    # without one it has no hand-offs to read.
+    has_custody: bool = False
 
 
 def _identify(db: DirectConnection, parsed: ParsedCode) -> Item:
@@ -171,7 +174,8 @@ def _identify(db: DirectConnection, parsed: ParsedCode) -> Item:
         return Item(parsed, parsed.key or parsed.serial, parsed.serial, batch, False)
     return Item(parsed, item_key(batch.gtin, parsed.serial), parsed.serial, batch, True,
                 custodian=row[5], disposition=row[6],
-                owner_territories=tuple(r[7] for r in rows if r[7] is not None))
+                owner_territories=tuple(r[7] for r in rows if r[7] is not None),
+                has_custody=row[8] is not None)
 
 
 @dataclass
@@ -232,7 +236,8 @@ def judge_scan(db: DirectConnection, request: ScanRequest, *, actor: Actor,
         if owner:
             territories_of[owner] = list(item.owner_territories)
         moves: dict[int, tuple[str, str, str]] = {}
-        for move_id, kind, sender, receiver, code in db.rows(_HANDOFFS, {"key": item.key}):
+        rows = db.rows(_HANDOFFS, {"key": item.key}) if item.has_custody else []
+        for move_id, kind, sender, receiver, code in rows:
             moves[move_id] = (kind, sender, receiver)
             held = territories_of.setdefault(receiver, [])
             if code is not None and code not in held:
