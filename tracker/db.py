@@ -243,8 +243,9 @@ def checkpoint_in_background(engine: Engine, every_seconds: float = 0.25) -> boo
     A passive checkpoint runs beside readers and writers, but under a steady stream of
     writes it never catches up with the last frame, and SQLite starts the log over only
     once it has: the log would grow without end (hundreds of MB in a minute of scans,
-    and every read slower for it). So once the log is long, a second pass runs under
-    the write lock; it copies only what came in during the first and is short.
+    and every read slower for it). So once the log is long, another pass catches up
+    and a last one runs under the write lock, copying only what came in meanwhile
+    (a few milliseconds).
 
     For long-running servers; False (and nothing changed) for other databases."""
     database = engine.url.database or ""
