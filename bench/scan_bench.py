@@ -457,7 +457,7 @@ def load(port: int, bodies: Sequence[bytes], headers: dict[str, str], clients: i
                       process_tree_cpu(server_pid) - server0)
 
 
-def report(label: str, result: LoadResult, total: int) -> float:
+def report(label: str, result: LoadResult, total: int) -> None:
     rate = total / result.seconds
     codes = ", ".join(f"{code}: {n}" for code, n in sorted(result.statuses.items()))
     print(f"http    {label:<28} {total:,} requests  {result.seconds:6.2f} s  "
@@ -467,7 +467,6 @@ def report(label: str, result: LoadResult, total: int) -> float:
     print(f"        CPU: server {result.server_cpu:5.1f} s, load generator "
           f"{result.client_cpu:5.1f} s, over {result.seconds:5.1f} s wall on "
           f"{os.cpu_count()} cores")
-    return rate
 
 
 def minimal_database(path: Path, serials: Sequence[str]) -> None:
