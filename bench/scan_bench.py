@@ -1,5 +1,5 @@
-"""Field-scan verdicts per second: through the service, and over HTTP against a minimal
-Flask + sqlite3 endpoint served the same way as the baseline.
+"""Field-scan verdicts per second: through the service, and over HTTP against two Flask +
+sqlite3 endpoints served the same way: a minimal one and one doing the same SQL.
 
     python bench/scan_bench.py [--quick] [--requests N] [--clients 16] [--serials N]
 
@@ -16,8 +16,13 @@ unauthorised retailer in Zhejiang) for some of them, and an inspector user.
    the serial by primary key, insert a scan row, commit) served by gunicorn with the
    same settings, hit by the same load. Both servers stay up and take turns for
    ``--rounds`` rounds, so a drift in the machine's speed shows in both; each round's
-   ratio and the median are printed. Target: tracker >= half its throughput,
-   p99 < 50 ms, no errors.
+   ratio and the median are printed. The issue's target: tracker >= half its
+   throughput, p99 < 50 ms, no errors.
+4. Second baseline, same run and same turns: ``same_work_app`` runs the tracker's own
+   SQL for each scan (the item, its hand-offs, the retry and clone reads, the violation
+   upsert, the scan, the audit entry, the evidence) on a copy of the tracker's database
+   with plain sqlite3 and no judging. It splits the gap to the minimal endpoint into
+   what the stored facts cost the database and what the tracker's Python adds.
 
 The load generator runs in this process and shares the machine's cores with the server;
 its CPU time is printed with each run. Prints figures; it asserts nothing.
@@ -99,6 +104,122 @@ def minimal_app() -> Flask:
                  float(body["longitude"]), body.get("accuracy_m"), body.get("device_id"),
                  body.get("client_scan_id")))
         return jsonify({"scan_id": cursor.lastrowid, "known": row is not None}), 201
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return {"status": "ok"}
+
+    return app
+
+
+# --- the second baseline: the same statements as a scan, without the judging -------------
+
+SAME_WORK_DB_ENV = "SCAN_BENCH_SAME_WORK_DB"
+# Guangdong's bounding box: the same-work endpoint's stand-in for the territory test, so
+# about as many of its scans open or extend a violation as the tracker's do.
+GUANGDONG_BOX = (20.2, 25.6, 109.6, 117.4)
+
+
+def same_work_app() -> Flask:
+    """Gunicorn factory (``bench.scan_bench:same_work_app()``): one POST endpoint that runs
+    the tracker's own SQL for a scan on a copy of its database (the item with its batch,
+    custody and owner's territories; the hand-offs of an item that moved; the retry and
+    clone reads; the violation upsert, the scan, the audit entry and the evidence), in a
+    read and a write transaction, with plain sqlite3 and no judging: a point in
+    Guangdong's bounding box with a known serial and its own GTIN counts as authentic.
+    What the tracker does on top of it is its own Python: parsing, geometry, the
+    verdict rules, column conversions, authentication."""
+    from tracker.db import make_engine
+    from tracker.services import scans, violations
+
+    dialect = make_engine("sqlite://").dialect
+
+    def prepared(statement: Any) -> tuple[str, list[str], dict[str, Any]]:
+        form = statement.form(dialect)
+        return form.sql, [name for name, _ in form.slots], form.defaults
+
+    statements = {name: prepared(statement) for name, statement in [
+        ("item", scans._ITEM), ("handoffs", scans._HANDOFFS), ("nearby", scans._NEARBY),
+        ("earlier", scans._EARLIER), ("scan", scans._INSERT_SCAN),
+        ("upsert", violations._UPSERT), ("audit", violations._INSERT_AUDIT),
+        ("evidence", violations._INSERT_EVIDENCE)]}
+    path = os.environ[SAME_WORK_DB_ENV]
+    local = threading.local()
+
+    def connection() -> sqlite3.Connection:
+        if not hasattr(local, "connection"):
+            c = sqlite3.connect(path, timeout=30, isolation_level=None)
+            c.execute("PRAGMA journal_mode=WAL")
+            c.execute("PRAGMA synchronous=NORMAL")
+            local.connection = c
+        return local.connection
+
+    def run(c: sqlite3.Connection, name: str, values: dict[str, Any]) -> list[Any]:
+        sql, names, defaults = statements[name]
+        given = {**defaults, **values}
+        return c.execute(sql, [given[n] for n in names]).fetchall()
+
+    inspector = sqlite3.connect(path).execute(
+        "SELECT id FROM users WHERE name = 'bench-inspector'").fetchone()[0]
+    south, north, west, east = GUANGDONG_BOX
+    app = Flask("same_work_scans")
+
+    @app.post("/api/v1/scans")
+    def post_scan() -> Any:
+        body = json.loads(request.get_data())
+        code = body["code"]
+        gtin, serial = code.split("/01/")[-1].split("/21/")
+        latitude, longitude = float(body["latitude"]), float(body["longitude"])
+        c = connection()
+        c.execute("BEGIN")
+        rows = run(c, "item", {"serial": serial})
+        key = f"01/{gtin}/21/{serial}"
+        if rows and rows[0][8] is not None:
+            run(c, "handoffs", {"key": key})
+        c.execute("COMMIT")
+        now = time.strftime("%Y-%m-%d %H:%M:%S.000000", time.gmtime())
+        authentic = (bool(rows) and rows[0][1] == gtin and south <= latitude <= north
+                     and west <= longitude <= east)
+        verdict = "authentic" if authentic else ("diverted" if rows else "unknown_code")
+        expected = json.dumps([rows[0][4]] if rows else [])
+        response = {"verdict": verdict, "near_border": False, "expected_territories":
+                    json.loads(expected), "found_territory": None,
+                    "responsible_party": None, "flags": [], "serial": serial,
+                    "scanned_at": now}
+        c.execute("BEGIN IMMEDIATE")
+        earlier = run(c, "earlier", {"inspector": inspector,
+                                     "client_scan_id": body.get("client_scan_id")})
+        if earlier:
+            c.execute("COMMIT")
+            return jsonify(json.loads(earlier[0][0])), 201
+        if rows:
+            run(c, "nearby", {"key": key, "since": "2000-01-01 00:00:00.000000",
+                              "until": "2100-01-01 00:00:00.000000"})
+        violation_id = None
+        if not authentic:
+            violation_id, count = run(c, "upsert", {
+                "key": key, "serial": serial, "gtin": gtin, "type": verdict,
+                "status": "open", "batch_id": rows[0][0] if rows else None,
+                "responsible_party": None, "expected_territories": expected,
+                "found_territory": None, "scan_count": 1, "opened_at": now,
+                "last_scan_at": now, "updated_at": now})[0]
+        (scan_id,) = run(c, "scan", {
+            "client_scan_id": body.get("client_scan_id"), "inspector_id": inspector,
+            "code": code, "form": "digital_link", "gtin": gtin, "serial": serial,
+            "key": key, "latitude": latitude, "longitude": longitude,
+            "accuracy_m": body.get("accuracy_m"), "device_id": body.get("device_id"),
+            "scanned_at": now, "received_at": now, "verdict": verdict, "near_border": 0,
+            "expected_territories": expected, "found_territory": None,
+            "responsible_party": None, "violation_id": violation_id, "flags": "[]",
+            "response": json.dumps(response)})[0]
+        if violation_id is not None:
+            run(c, "audit", {"violation_id": violation_id, "at": now, "actor": "inspector",
+                             "action": "opened" if count == 1 else "evidence",
+                             "from_status": None, "to_status": None,
+                             "note": f"scan {scan_id}"})
+            run(c, "evidence", {"violation_id": violation_id, "scan_id": scan_id})
+        c.execute("COMMIT")
+        return jsonify({"scan_id": scan_id, "violation_id": violation_id, **response}), 201
 
     @app.get("/healthz")
     def healthz() -> Any:
@@ -380,6 +501,10 @@ def minimal_command(port: int, workers: int, threads: int) -> list[str]:
             "bench.scan_bench:minimal_app()"]
 
 
+def same_work_command(port: int, workers: int, threads: int) -> list[str]:
+    return [*minimal_command(port, workers, threads)[:-1], "bench.scan_bench:same_work_app()"]
+
+
 def process_tree_cpu(pid: int) -> float:
     """CPU seconds (user + system) used so far by a process and its live children."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -499,45 +624,58 @@ def bench_http(url: str, tmp: Path, token: str, serials: Sequence[str],
           "tracker and minimal in turn (this machine's speed drifts between minutes)",
           flush=True)
 
-    minimal_db = tmp / "minimal.db"
+    minimal_db, same_work_db = tmp / "minimal.db", tmp / "same-work.db"
     minimal_database(minimal_db, serials)
-    tracker_port, minimal_port = free_port(), free_port()
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as source, \
+            sqlite3.connect(same_work_db) as copy:
+        source.backup(copy)  # the tracker's database as it stands, write-ahead log included
+    tracker_port, minimal_port, same_work_port = free_port(), free_port(), free_port()
     tracker_env = {**os.environ, "TRACKER_DATABASE_URL": url}
     minimal_env = {**os.environ, MINIMAL_DB_ENV: str(minimal_db)}
+    same_work_env = {**os.environ, SAME_WORK_DB_ENV: str(same_work_db)}
     tracker_runs: list[LoadResult] = []
     minimal_runs: list[LoadResult] = []
+    same_work_runs: list[LoadResult] = []
     with running(tracker_command(tracker_port, workers, threads), tracker_env,
                  tracker_port) as tracker, \
             running(minimal_command(minimal_port, workers, threads), minimal_env,
-                    minimal_port) as minimal:
+                    minimal_port) as minimal, \
+            running(same_work_command(same_work_port, workers, threads), same_work_env,
+                    same_work_port) as same_work:
+        servers = [("tracker", tracker_port, tracker.pid, tracker_runs),
+                   ("minimal", minimal_port, minimal.pid, minimal_runs),
+                   ("same work", same_work_port, same_work.pid, same_work_runs)]
         # Warm-up: every worker builds its territory index and fills its pool.
-        load(tracker_port, warm, headers, clients, len(warm), tracker.pid)
-        load(minimal_port, warm, headers, clients, len(warm), minimal.pid)
+        for _name, port, pid, _runs in servers:
+            load(port, warm, headers, clients, len(warm), pid)
         for r in range(rounds):
-            tracker_runs.append(load(tracker_port, bodies(f"r{r}"), headers, clients, total,
-                                     tracker.pid))
-            report(f"round {r + 1}: tracker", tracker_runs[-1], total)
-            minimal_runs.append(load(minimal_port, bodies(f"r{r}"), headers, clients, total,
-                                     minimal.pid))
-            report(f"round {r + 1}: minimal", minimal_runs[-1], total)
+            for name, port, pid, runs in servers:
+                runs.append(load(port, bodies(f"r{r}"), headers, clients, total, pid))
+                report(f"round {r + 1}: {name}", runs[-1], total)
         # Diagnostic: one client, so no queueing and no lock waits.
         single = max(total // 8, 100)
         alone = load(tracker_port, bodies("one", single), headers, 1, single, tracker.pid)
     report("tracker, 1 client (diagnostic)", alone, single)
 
-    ratios = [(total / t.seconds) / (total / m.seconds)
-              for t, m in zip(tracker_runs, minimal_runs, strict=True)]
+    ratios = [m.seconds / t.seconds for t, m in zip(tracker_runs, minimal_runs, strict=True)]
+    same_ratios = [w.seconds / t.seconds
+                   for t, w in zip(tracker_runs, same_work_runs, strict=True)]
     latencies = [x for run in tracker_runs for x in run.latencies]
     errors = sum(run.errors for run in tracker_runs)
     tracker_rate = statistics.median(total / run.seconds for run in tracker_runs)
     minimal_rate = statistics.median(total / run.seconds for run in minimal_runs)
+    same_work_rate = statistics.median(total / run.seconds for run in same_work_runs)
     print(f"http    median over {rounds} rounds: tracker {tracker_rate:,.0f} req/s, minimal "
-          f"{minimal_rate:,.0f} req/s; tracker p50 {ms(percentile(latencies, 0.5))}, "
+          f"{minimal_rate:,.0f} req/s, same work {same_work_rate:,.0f} req/s; "
+          f"tracker p50 {ms(percentile(latencies, 0.5))}, "
           f"p99 {ms(percentile(latencies, 0.99))} over all {len(latencies):,} requests")
     print(f"http    ratio tracker/minimal per round: "
           f"{' '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f} "
           f"(target >= 0.5); tracker p99 {ms(percentile(latencies, 0.99))} (target < 50 ms); "
           f"errors {errors} (target 0)")
+    print(f"http    ratio tracker/same work per round: "
+          f"{' '.join(f'{r:.2f}' for r in same_ratios)}; median "
+          f"{statistics.median(same_ratios):.2f} (what the judging costs over its statements)")
 
 
 def main() -> None:
