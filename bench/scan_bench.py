@@ -20,7 +20,7 @@ unauthorised retailer in Zhejiang) for some of them, and an inspector user.
    throughput, p99 < 50 ms, no errors.
 4. Second baseline, same run and same turns: ``same_work_app`` runs the tracker's own
    SQL for each scan (the item, its hand-offs, the retry and clone reads, the violation
-   upsert, the scan, the audit entry, the evidence) on a copy of the tracker's database
+   upsert, the scan, the audit entry) on a copy of the tracker's database
    with plain sqlite3 and no judging. It splits the gap to the minimal endpoint into
    what the stored facts cost the database and what the tracker's Python adds.
 
@@ -124,7 +124,7 @@ def same_work_app() -> Flask:
     """Gunicorn factory (``bench.scan_bench:same_work_app()``): one POST endpoint that runs
     the tracker's own SQL for a scan on a copy of its database (the item with its batch,
     custody and owner's territories; the hand-offs of an item that moved; the retry and
-    clone reads; the violation upsert, the scan, the audit entry and the evidence), in a
+    clone reads; the violation upsert, the scan and the audit entry), in a
     read and a write transaction, with plain sqlite3 and no judging: a point in
     Guangdong's bounding box with a known serial and its own GTIN counts as authentic.
     What the tracker does on top of it is its own Python: parsing, geometry, the
@@ -141,8 +141,7 @@ def same_work_app() -> Flask:
     statements = {name: prepared(statement) for name, statement in [
         ("item", scans._ITEM), ("handoffs", scans._HANDOFFS), ("nearby", scans._NEARBY),
         ("earlier", scans._EARLIER), ("scan", scans._INSERT_SCAN),
-        ("upsert", violations._UPSERT), ("audit", violations._INSERT_AUDIT),
-        ("evidence", violations._INSERT_EVIDENCE)]}
+        ("upsert", violations._UPSERT), ("audit", violations._INSERT_AUDIT)]}
     path = os.environ[SAME_WORK_DB_ENV]
     local = threading.local()
 
@@ -217,7 +216,6 @@ def same_work_app() -> Flask:
                              "action": "opened" if count == 1 else "evidence",
                              "from_status": None, "to_status": None,
                              "note": f"scan {scan_id}"})
-            run(c, "evidence", {"violation_id": violation_id, "scan_id": scan_id})
         c.execute("COMMIT")
         return jsonify({"scan_id": scan_id, "violation_id": violation_id, **response}), 201
 

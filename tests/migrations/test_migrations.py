@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from tracker import migrate
 from tracker.db import Base, make_engine
@@ -25,4 +25,34 @@ def test_upgrade_twice_then_downgrade_to_nothing(tmp_path):
     config = migrate.alembic_config(engine.url.render_as_string(hide_password=False))
     command.downgrade(config, "base")
     assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+    engine.dispose()
+
+
+def test_evidence_moves_from_violation_scans_to_the_scans_and_back(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'e.db'}")
+    config = migrate.alembic_config(engine.url.render_as_string(hide_password=False))
+    command.upgrade(config, "0003")
+    scan = ("INSERT INTO scans (id, code, form, latitude, longitude, scanned_at, received_at, "
+            "verdict, near_border, expected_territories, flags, response, violation_id) "
+            "VALUES (:id, 'c', 'digital_link', 0, 0, '2026-01-01 00:00:00', "
+            "'2026-01-01 00:00:00', 'diverted', 0, '[]', '[]', '{}', :violation)")
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO violations (id, key, type, status, expected_territories, scan_count, "
+            "opened_at, updated_at) VALUES (7, 'k', 'diverted', 'open', '[]', 2, "
+            "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"))
+        connection.execute(text(scan), [{"id": 1, "violation": 7}, {"id": 2, "violation": None},
+                                         {"id": 3, "violation": None}])
+        # Scan 2's link was only in violation_scans; scan 3 is evidence of nothing.
+        connection.execute(text("INSERT INTO violation_scans VALUES (7, 1), (7, 2)"))
+    command.upgrade(config, "head")
+    assert "violation_scans" not in inspect(engine).get_table_names()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT id, violation_id FROM scans ORDER BY id")
+                                  ).all() == [(1, 7), (2, 7), (3, None)]
+    command.downgrade(config, "0003")
+    with engine.connect() as connection:
+        assert connection.execute(text(
+            "SELECT violation_id, scan_id FROM violation_scans ORDER BY scan_id")
+        ).all() == [(7, 1), (7, 2)]
     engine.dispose()

@@ -20,7 +20,6 @@ from tracker.models.scan import (
     Verdict,
     Violation,
     ViolationAudit,
-    ViolationScan,
     ViolationStatus,
     ViolationType,
 )
@@ -45,7 +44,6 @@ __all__ = [
     "Verdict",
     "Violation",
     "ViolationAudit",
-    "ViolationScan",
     "ViolationStatus",
     "ViolationType",
     "ApiToken",

@@ -36,6 +36,11 @@ class Scan(Base):
     __table_args__ = (
         UniqueConstraint("inspector_id", "client_scan_id"),
         Index("ix_scans_key_scanned_at", "key", "scanned_at"),
+        # A violation's evidence: the scans that opened or extended it. Partial, so an
+        # authentic scan (most of them) writes no entry.
+        Index("ix_scans_violation_id", "violation_id",
+              sqlite_where=text("violation_id IS NOT NULL"),
+              postgresql_where=text("violation_id IS NOT NULL")),
     )
 
     id: Mapped[intpk]
@@ -45,9 +50,8 @@ class Scan(Base):
     code: Mapped[str] = mapped_column(Text)
     form: Mapped[str] = mapped_column(String(20))
     gtin: Mapped[str | None] = mapped_column(String(14))
-    # No index on serial, verdict or violation_id: nothing looks scans up by them
-    # (traces go by key, evidence by violation_scans), and each index is pages to write
-    # for every scan.
+    # No index on serial or verdict: nothing looks scans up by them (traces go by key),
+    # and each index is pages to write for every scan.
     serial: Mapped[str | None] = mapped_column(String(100))
     key: Mapped[str | None] = mapped_column(String(500))
     latitude: Mapped[float]
@@ -61,6 +65,7 @@ class Scan(Base):
     expected_territories: Mapped[list[str]] = mapped_column(JSON, default=list)
     found_territory: Mapped[str | None] = mapped_column(String(64))
     responsible_party: Mapped[str | None] = mapped_column(String(200))
+    # The violation the scan opened or extended: the scan is its evidence.
     violation_id: Mapped[int | None]
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     # The answer given the first time, replayed for a retried client_scan_id.
@@ -96,16 +101,6 @@ class Violation(Base):
     opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_scan_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-
-
-class ViolationScan(Base):
-    __tablename__ = "violation_scans"
-
-    violation_id: Mapped[int] = mapped_column(
-        ForeignKey("violations.id", ondelete="CASCADE"), primary_key=True
-    )
-    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"),
-                                         primary_key=True)
 
 
 class ViolationAudit(Base):

@@ -19,7 +19,6 @@ from tracker.models import (
     Scan,
     Violation,
     ViolationAudit,
-    ViolationScan,
     ViolationStatus,
     ViolationType,
 )
@@ -43,7 +42,6 @@ TRANSITIONS: dict[ViolationStatus, set[ViolationStatus]] = {
 _violation = table(Violation).c
 _INSERT_AUDIT = Prepared(insert(table(ViolationAudit)), columns=(
     "violation_id", "at", "actor", "action", "from_status", "to_status", "note"))
-_INSERT_EVIDENCE = Prepared(insert(table(ViolationScan)), columns=("violation_id", "scan_id"))
 _OPEN = text("status NOT IN ('dismissed', 'resolved')")  # the predicate of the unique index
 
 
@@ -112,7 +110,8 @@ def open_or_extend(db: DirectConnection, *, finding: Finding, batch_id: int | No
 
 def attach(db: DirectConnection, violation: Opened, *, scan_id: int, actor: Actor,
            now: dt.datetime) -> None:
-    """Record the scan as the violation's evidence, with its audit entry."""
+    """The audit entry of a scan that opened or extended the violation (the scan is its
+    evidence through its violation_id)."""
     if violation.new:
         db.run(_INSERT_AUDIT, dict(
             violation_id=violation.id, at=now, actor=actor.name, action="opened",
@@ -122,7 +121,6 @@ def attach(db: DirectConnection, violation: Opened, *, scan_id: int, actor: Acto
         db.run(_INSERT_AUDIT, dict(
             violation_id=violation.id, at=now, actor=actor.name, action="evidence",
             from_status=None, to_status=None, note=f"scan {scan_id} attached"))
-    db.run(_INSERT_EVIDENCE, dict(violation_id=violation.id, scan_id=scan_id))
 
 
 def _visible(query: Select[Any], actor: Actor) -> Select[Any]:
@@ -166,8 +164,7 @@ def get_violation(session: Session, violation_id: int, *, actor: Actor) -> Viola
 
 def evidence(session: Session, violation_id: int, limit: int = 500) -> list[Scan]:
     return list(session.scalars(
-        select(Scan).join(ViolationScan, ViolationScan.scan_id == Scan.id)
-        .where(ViolationScan.violation_id == violation_id)
+        select(Scan).where(Scan.violation_id == violation_id)
         .order_by(Scan.scanned_at, Scan.id).limit(limit)))
 
 
