@@ -23,6 +23,7 @@ from geopy.distance import geodesic
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from tracker.domain.geojson import parse_feature_collection
+from tracker.domain import territory_index
 from tracker.domain.territory_index import TerritoryIndex, TerritoryRecord
 from tracker.services import demo
 
@@ -683,3 +684,19 @@ def test_a_distance_asked_only_against_a_threshold_compares_as_the_exact_one(cod
                 shortcuts += 1
                 assert threshold < quick <= exact or exact <= quick <= threshold
     assert shortcuts > 100
+
+
+@pytest.mark.parametrize(("codes", "point"), [(["CN-GD"], HANGZHOU), (["CN-GD"], PARIS),
+                                              (["CN"], PARIS), (["US-CA"], GUANGZHOU)])
+def test_far_from_the_whole_boundary_a_threshold_distance_projects_nothing(
+        codes, point, monkeypatch):
+    index = china_us()
+    exact = index.distance_to_boundary_m(codes, *point)
+
+    def no_projection(*_args: object) -> None:
+        raise AssertionError("projected a point the boundary's cap already rules out")
+
+    monkeypatch.setattr(territory_index, "_Projection", no_projection)
+    quick = index.distance_to_boundary_m(codes, *point, exact_within=50.0)
+    assert 50.0 < quick <= exact
+    assert quick > exact / 2  # a bound of the right size, not just any bound

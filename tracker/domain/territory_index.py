@@ -139,7 +139,9 @@ class TerritoryIndex:
         self._tree: shapely.STRtree = shapely.STRtree([])
         self._chunk_range: dict[str, tuple[int, int]] = {}
         self._effective_cache: dict[str, Geometry | None] = {}
-        self._chunk_cache: dict[frozenset[str], IntArray] = {}
+        # Per set of codes: its boundary chunks, and one cap (unit vector, angular
+        # radius) holding them all.
+        self._chunk_cache: dict[frozenset[str], tuple[IntArray, _Cap]] = {}
         # The last point asked about: judging a scan asks about one point several times.
         self._last_point: tuple[float, float, frozenset[str]] | None = None
         # Segment arrays (one entry per boundary segment) and chunk arrays.
@@ -375,9 +377,15 @@ class TerritoryIndex:
         lon, lat = _checked(lon, lat)
         if self.contains_point(codes, lon, lat):
             return 0.0
-        chunks = self._chunks_of(codes)
+        chunks, cap = self._chunks_of(codes)
         if not len(chunks):
             return math.inf
+        if exact_within is not None:
+            # Farther than the cap that holds the whole boundary allows (most points
+            # outside are far away): a lower bound, without projecting anything.
+            floor = _beyond(cap, _unit_vector(lon, lat)) * _MEAN_RADIUS_M * (1 - 2 * _SCALE_SPREAD)
+            if floor > exact_within:
+                return floor
         projection = _Projection(lon, lat)
 
         # A lower bound on the angle to every chunk (arccos loses about 1e-8 radian near
@@ -456,20 +464,36 @@ class TerritoryIndex:
             owners.update(self._owners.get(code, ()))
         return owners
 
-    def _chunks_of(self, codes: Iterable[str]) -> IntArray:
+    def _chunks_of(self, codes: Iterable[str]) -> tuple[IntArray, _Cap]:
         key = frozenset(codes)
         cached = self._chunk_cache.get(key)
         if cached is None:
             ranges = sorted(self._chunk_range[o] for o in self._owners_of(key)
                             if o in self._chunk_range)
-            cached = _ranges(
+            chunks = _ranges(
                 np.array([r[0] for r in ranges], dtype=np.intp),
                 np.array([r[1] for r in ranges], dtype=np.intp),
             )
+            cached = (chunks, self._cap_of(chunks))
             if len(self._chunk_cache) > 1024:  # a bound, not a policy: sets of codes are few
                 self._chunk_cache.clear()
             self._chunk_cache[key] = cached
         return cached
+
+    def _cap_of(self, chunks: IntArray) -> _Cap:
+        """A cap holding the chunks' caps: around their mean direction, reaching the
+        farthest of them (π, a cap holding everything, when they have no mean)."""
+        if not len(chunks):
+            return (0.0, 0.0, 1.0, math.pi)
+        centres = self._chunk_centre[chunks]
+        total = centres.sum(axis=0)
+        norm = float(np.linalg.norm(total))
+        if norm < 1e-9:
+            return (0.0, 0.0, 1.0, math.pi)
+        centre = total / norm
+        reach = _angle(np.broadcast_to(centre, centres.shape), centres) + self._chunk_radius[chunks]
+        x, y, z = (float(v) for v in centre)
+        return (x, y, z, min(math.pi, float(reach.max())))
 
     def _projected_distances(
         self, segments: IntArray, projection: _Projection
@@ -595,6 +619,34 @@ def _angle(u: FloatArray, v: FloatArray) -> FloatArray:
     return np.arctan2(np.linalg.norm(np.cross(u, v), axis=1), np.einsum("ij,ij->i", u, v))
 
 
+# A cap on the unit sphere: the unit vector of its centre and its angular radius.
+_Cap: TypeAlias = tuple[float, float, float, float]
+
+
+def _sines(lon: float, lat: float) -> tuple[float, float, float, float]:
+    """Sine and cosine of the longitude and of the conformal latitude of a point."""
+    lam = math.radians(lon)
+    phi = math.radians(lat)
+    chi = math.atan(math.sinh(
+        math.asinh(math.tan(phi)) - _ECCENTRICITY * math.atanh(_ECCENTRICITY * math.sin(phi))
+    ))
+    return math.sin(lam), math.cos(lam), math.sin(chi), math.cos(chi)
+
+
+def _unit_vector(lon: float, lat: float) -> tuple[float, float, float]:
+    """The point's unit vector on the conformal sphere (``_unit_vectors`` for one)."""
+    sin_lam, cos_lam, sin_chi, cos_chi = _sines(lon, lat)
+    return cos_chi * cos_lam, cos_chi * sin_lam, sin_chi
+
+
+def _beyond(cap: _Cap, point: tuple[float, float, float]) -> float:
+    """A lower bound on the angle (radians) from the point to anything in the cap: 0.0
+    within it. arccos loses about 1e-8 radian near 0, so the bound is widened by more."""
+    x, y, z, radius = cap
+    cosine = max(-1.0, min(1.0, x * point[0] + y * point[1] + z * point[2]))
+    return max(0.0, math.acos(cosine) - radius - 1e-7)
+
+
 class _Projection:
     """The azimuthal equidistant projection of the unit (conformal) sphere centred on a
     point: x east, y north, in radians of arc. Built from 3-D unit vectors, so the
@@ -602,13 +654,7 @@ class _Projection:
     ones of the point's own meridian)."""
 
     def __init__(self, lon: float, lat: float) -> None:
-        lam = math.radians(lon)
-        phi = math.radians(lat)
-        chi = math.atan(math.sinh(
-            math.asinh(math.tan(phi)) - _ECCENTRICITY * math.atanh(_ECCENTRICITY * math.sin(phi))
-        ))
-        sin_lam, cos_lam = math.sin(lam), math.cos(lam)
-        sin_chi, cos_chi = math.sin(chi), math.cos(chi)
+        sin_lam, cos_lam, sin_chi, cos_chi = _sines(lon, lat)
         self.centre = np.array([cos_chi * cos_lam, cos_chi * sin_lam, sin_chi])
         # Columns: east, north and the centre, so one product gives all three components.
         self._axes = np.array([
