@@ -51,7 +51,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,21 +76,37 @@ MINIMAL_DDL = [
 # --- the baseline: the least a scan endpoint can do ----------------------------------
 
 
-def minimal_app() -> Flask:
-    """Gunicorn factory (``bench.scan_bench:minimal_app()``): one POST endpoint, one
-    sqlite3 connection per thread, as the tracker keeps pooled connections."""
-    path = os.environ[MINIMAL_DB_ENV]
+def per_thread(path: str, **options: Any) -> Callable[[], sqlite3.Connection]:
+    """One sqlite3 connection per thread, as the tracker's request threads keep theirs,
+    in WAL mode as the tracker's."""
     local = threading.local()
 
     def connection() -> sqlite3.Connection:
         if not hasattr(local, "connection"):
-            c = sqlite3.connect(path, timeout=30)
+            c = sqlite3.connect(path, timeout=30, **options)
             c.execute("PRAGMA journal_mode=WAL")
             c.execute("PRAGMA synchronous=NORMAL")
             local.connection = c
         return local.connection
 
-    app = Flask("minimal_scans")
+    return connection
+
+
+def baseline_app(name: str) -> Flask:
+    """A Flask app with the health check the bench waits for."""
+    app = Flask(name)
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return {"status": "ok"}
+
+    return app
+
+
+def minimal_app() -> Flask:
+    """Gunicorn factory (``bench.scan_bench:minimal_app()``): one POST endpoint."""
+    connection = per_thread(os.environ[MINIMAL_DB_ENV])
+    app = baseline_app("minimal_scans")
 
     @app.post("/api/v1/scans")
     def post_scan() -> Any:
@@ -108,10 +124,6 @@ def minimal_app() -> Flask:
                  float(body["longitude"]), body.get("accuracy_m"), body.get("device_id"),
                  body.get("client_scan_id")))
         return jsonify({"scan_id": cursor.lastrowid, "known": row is not None}), 201
-
-    @app.get("/healthz")
-    def healthz() -> Any:
-        return {"status": "ok"}
 
     return app
 
@@ -147,15 +159,7 @@ def same_work_app() -> Flask:
         ("earlier", scans._EARLIER), ("scan", scans._INSERT_SCAN),
         ("upsert", violations._UPSERT), ("audit", violations._INSERT_AUDIT)]}
     path = os.environ[SAME_WORK_DB_ENV]
-    local = threading.local()
-
-    def connection() -> sqlite3.Connection:
-        if not hasattr(local, "connection"):
-            c = sqlite3.connect(path, timeout=30, isolation_level=None)
-            c.execute("PRAGMA journal_mode=WAL")
-            c.execute("PRAGMA synchronous=NORMAL")
-            local.connection = c
-        return local.connection
+    connection = per_thread(path, isolation_level=None)  # its own BEGIN and COMMIT
 
     def run(c: sqlite3.Connection, name: str, values: dict[str, Any]) -> list[Any]:
         sql, names, defaults = statements[name]
@@ -165,7 +169,7 @@ def same_work_app() -> Flask:
     inspector = sqlite3.connect(path).execute(
         "SELECT id FROM users WHERE name = 'bench-inspector'").fetchone()[0]
     south, north, west, east = GUANGDONG_BOX
-    app = Flask("same_work_scans")
+    app = baseline_app("same_work_scans")
 
     @app.post("/api/v1/scans")
     def post_scan() -> Any:
@@ -222,10 +226,6 @@ def same_work_app() -> Flask:
                              "note": f"scan {scan_id}"})
         c.execute("COMMIT")
         return jsonify({"scan_id": scan_id, "violation_id": violation_id, **response}), 201
-
-    @app.get("/healthz")
-    def healthz() -> Any:
-        return {"status": "ok"}
 
     return app
 
