@@ -472,8 +472,8 @@ def direct_connection(engine: Engine) -> Iterator[DirectConnection]:
     try:
         yield kept[2]
     except BaseException:
-        # Its transactions end with their blocks; back to the pool all the same, which
-        # rolls back whatever may be left.
+        # Its transaction blocks have rolled back already; the connection goes back to
+        # the pool all the same (it may be broken; the pool resets or discards it).
         _kept.connection = None
         kept[1].close()
         raise
