@@ -173,3 +173,29 @@ def test_a_bind_used_twice_is_converted_once_in_each_place(db: Engine) -> None:
     with direct_connection(db) as direct, direct.transaction(write=True):
         direct.rows(INSERT, values(key="twice"))
         assert direct.rows(both, {"at": AT}) == [("twice",)]
+
+
+def test_on_sqlite_a_thread_keeps_its_connection_until_an_error(db: Engine) -> None:
+    import threading
+
+    def driver() -> object:
+        with direct_connection(db) as direct, direct.transaction():
+            assert direct.rows(COUNT, {"key": "none"}) == []
+            return direct.driver
+
+    first, again = driver(), driver()
+    elsewhere: list[object] = []
+    thread = threading.Thread(target=lambda: elsewhere.append(driver()))
+    thread.start()
+    thread.join()
+    held = db.pool.checkedout()  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError), direct_connection(db):
+        raise RuntimeError("stop")
+    if db.dialect.name == "sqlite":
+        assert again is first and elsewhere[0] is not first
+        # The connection that saw the error went back to the pool; the next call works.
+        assert db.pool.checkedout() == held - 1  # type: ignore[attr-defined]
+    else:
+        # PostgreSQL: every call takes a connection from the pool and gives it back.
+        assert held == db.pool.checkedout() == 0  # type: ignore[attr-defined]
+    driver()
