@@ -22,8 +22,8 @@ from geographiclib.geodesic import Geodesic
 from geopy.distance import geodesic
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
-from tracker.domain.geojson import parse_feature_collection
 from tracker.domain import territory_index
+from tracker.domain.geojson import parse_feature_collection
 from tracker.domain.territory_index import TerritoryIndex, TerritoryRecord
 from tracker.services import demo
 
