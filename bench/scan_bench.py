@@ -18,8 +18,8 @@ unauthorised retailer in Zhejiang) for some of them, and an inspector user.
    ``--rounds`` rounds, so a drift in the machine's speed shows in both; each round's
    ratio and the median are printed.
 4. Second baseline, same run and same turns: ``same_work_app`` runs the tracker's own
-   SQL for each scan (the item, its hand-offs, the retry and clone reads, the violation
-   upsert, the scan, the audit entry) on a copy of the tracker's database
+   SQL for each scan (the item, its hand-offs, the clone read, the scan, the violation
+   upsert, the scan's link to it, the audit entry) on a copy of the tracker's database
    with plain sqlite3 and no judging. It splits the gap to the minimal endpoint into
    what the stored facts cost the database and what the tracker's Python adds.
 
@@ -139,10 +139,11 @@ GUANGDONG_BOX = (20.2, 25.6, 109.6, 117.4)
 def same_work_app() -> Flask:
     """Gunicorn factory (``bench.scan_bench:same_work_app()``): one POST endpoint that runs
     the tracker's own SQL for a scan on a copy of its database (the item with its batch,
-    custody and owner's territories; the hand-offs of an item that moved; the retry and
-    clone reads; the violation upsert, the scan and the audit entry), in a
-    read and a write transaction, with plain sqlite3 and no judging: a point in
-    Guangdong's bounding box with a known serial and its own GTIN counts as authentic.
+    custody and owner's territories; the hand-offs of an item that moved; the clone
+    read; the scan, and for a suspicious one the violation upsert, the scan's link to it
+    and the audit entry), in a read and a write transaction, with plain sqlite3 and no
+    judging: a point in Guangdong's bounding box with a known serial and its own GTIN
+    counts as authentic.
     What the tracker does on top of it is its own Python: parsing, geometry, the
     verdict rules, column conversions, authentication."""
     from tracker.db import make_engine
@@ -157,7 +158,8 @@ def same_work_app() -> Flask:
     statements = {name: prepared(statement) for name, statement in [
         ("item", scans._ITEM), ("handoffs", scans._HANDOFFS), ("nearby", scans._NEARBY),
         ("earlier", scans._EARLIER), ("scan", scans._INSERT_SCAN),
-        ("upsert", violations._UPSERT), ("audit", violations._INSERT_AUDIT)]}
+        ("set_violation", scans._SET_VIOLATION), ("upsert", violations._UPSERT),
+        ("audit", violations._INSERT_AUDIT)]}
     path = os.environ[SAME_WORK_DB_ENV]
     connection = per_thread(path, isolation_level=None)  # its own BEGIN and COMMIT
 
@@ -194,15 +196,24 @@ def same_work_app() -> Flask:
                     "responsible_party": None, "flags": [], "serial": serial,
                     "scanned_at": now}
         c.execute("BEGIN IMMEDIATE")
-        earlier = run(c, "earlier", {"inspector": inspector,
-                                     "client_scan_id": body.get("client_scan_id")})
-        if earlier:
-            c.execute("COMMIT")
-            return jsonify(json.loads(earlier[0][0])), 201
         if rows:
             run(c, "nearby", {"key": key, "since": "2000-01-01 00:00:00.000000",
                               "until": "2100-01-01 00:00:00.000000"})
-        violation_id = None
+        inserted = run(c, "scan", {
+            "client_scan_id": body.get("client_scan_id"), "inspector_id": inspector,
+            "code": code, "form": "digital_link", "gtin": gtin, "serial": serial,
+            "key": key, "latitude": latitude, "longitude": longitude,
+            "accuracy_m": body.get("accuracy_m"), "device_id": body.get("device_id"),
+            "scanned_at": now, "received_at": now, "verdict": verdict, "near_border": 0,
+            "expected_territories": expected, "found_territory": None,
+            "responsible_party": None, "violation_id": None, "flags": "[]",
+            "response": json.dumps(response)})
+        if not inserted:  # a retry
+            earlier = run(c, "earlier", {"inspector": inspector,
+                                         "client_scan_id": body.get("client_scan_id")})
+            c.execute("COMMIT")
+            return jsonify(json.loads(earlier[0][0])), 201
+        scan_id, violation_id = inserted[0][0], None
         if not authentic:
             violation_id, count = run(c, "upsert", {
                 "key": key, "serial": serial, "gtin": gtin, "type": verdict,
@@ -210,16 +221,7 @@ def same_work_app() -> Flask:
                 "responsible_party": None, "expected_territories": expected,
                 "found_territory": None, "scan_count": 1, "opened_at": now,
                 "last_scan_at": now, "updated_at": now})[0]
-        (scan_id,) = run(c, "scan", {
-            "client_scan_id": body.get("client_scan_id"), "inspector_id": inspector,
-            "code": code, "form": "digital_link", "gtin": gtin, "serial": serial,
-            "key": key, "latitude": latitude, "longitude": longitude,
-            "accuracy_m": body.get("accuracy_m"), "device_id": body.get("device_id"),
-            "scanned_at": now, "received_at": now, "verdict": verdict, "near_border": 0,
-            "expected_territories": expected, "found_territory": None,
-            "responsible_party": None, "violation_id": violation_id, "flags": "[]",
-            "response": json.dumps(response)})[0]
-        if violation_id is not None:
+            run(c, "set_violation", {"scan": scan_id, "violation": violation_id})
             run(c, "audit", {"violation_id": violation_id, "at": now, "actor": "inspector",
                              "action": "opened" if count == 1 else "evidence",
                              "from_status": None, "to_status": None,

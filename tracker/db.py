@@ -29,7 +29,6 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 from sqlalchemy.sql import ClauseElement
 
@@ -383,7 +382,8 @@ class DirectConnection:
     """A database connection's driver, for running ``Prepared`` statements.
 
     ``of(session)`` runs them in the session's transaction; ``direct_connection(engine)``
-    checks a connection out of the engine's pool and owns its transactions."""
+    takes a connection of the engine's pool (on SQLite, the thread's own) and owns its
+    transactions."""
 
     def __init__(self, engine: Engine, driver: Any):
         self.dialect = engine.dialect
@@ -427,21 +427,6 @@ class DirectConnection:
                 self.driver.rollback()
                 raise
             self.driver.commit()
-
-    @contextlib.contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """A savepoint; a constraint the block breaks is raised as SQLAlchemy's
-        IntegrityError, with the block undone and the transaction usable."""
-        self.driver.execute("SAVEPOINT direct")
-        try:
-            yield
-        except self.dialect.loaded_dbapi.IntegrityError as error:
-            self.driver.execute("ROLLBACK TO SAVEPOINT direct")
-            raise IntegrityError(None, None, error) from error
-        except BaseException:
-            self.driver.execute("ROLLBACK TO SAVEPOINT direct")
-            raise
-        self.driver.execute("RELEASE SAVEPOINT direct")
 
 
 _kept = threading.local()

@@ -42,6 +42,47 @@ def test_parallel_scans_all_land(db, settings):
         assert session.scalar(select(func.count()).select_from(Scan)) == 80
 
 
+
+def test_a_scan_retried_from_many_threads_at_once_is_stored_once(db, settings):
+    # The phone resends while the first request is still running: one scan, one
+    # violation with one audit entry, and every answer the first one.
+    from tracker.models import Violation, ViolationAudit
+    from tracker.services.auth import actor_for, create_user
+
+    factory = make_session_factory(db)
+    with factory() as session, session.begin():
+        net = build(session, settings)
+        user, _ = create_user(session, name="inspector", role="inspector", actor=SYSTEM)
+        inspector = actor_for(user)
+    request = scans.ScanRequest(code=net.serials[0], latitude=25.0, longitude=25.0,
+                                client_scan_id="phone-1:7")  # in B: diverted
+    barrier = threading.Barrier(8)
+    answers: list[dict] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            with factory() as session, write_transaction(session):
+                answers.append(scans.record_scan(session, request, actor=inspector,
+                                                 settings=settings))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert answers[0]["verdict"] == "diverted"
+    assert all(answer == answers[0] for answer in answers)
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Scan)) == 1
+        assert session.scalars(select(Violation.scan_count)).all() == [1]
+        assert session.scalar(select(func.count()).select_from(ViolationAudit)) == 1
+
+
 def try_lock_from_another_process(lock_path: str) -> str:
     """Ask a separate process for the writers' lock without waiting."""
     probe = ("import fcntl, os, sys\n"

@@ -8,7 +8,6 @@ import time
 
 import pytest
 from sqlalchemy import Engine, bindparam, insert, select
-from sqlalchemy.exc import IntegrityError
 
 from tracker.db import (
     DirectConnection,
@@ -20,7 +19,6 @@ from tracker.db import (
 )
 from tracker.domain.verdicts import Verdict
 from tracker.models import Scan
-from tracker.services.auth import SYSTEM, create_user
 
 _scan = table(Scan).c
 COLUMNS = ("client_scan_id", "inspector_id", "code", "form", "key", "latitude", "longitude",
@@ -74,22 +72,6 @@ def test_a_failed_transaction_leaves_nothing(db: Engine) -> None:
             raise RuntimeError("stop")
     with direct_connection(db) as direct, direct.transaction():
         assert direct.rows(COUNT, {"key": "gone"}) == []
-
-
-def test_a_broken_constraint_in_a_savepoint_undoes_only_the_savepoint(db: Engine) -> None:
-    from tracker.db import make_session_factory
-
-    with make_session_factory(db)() as session, session.begin():
-        user, _ = create_user(session, name="inspector", role="inspector", actor=SYSTEM)
-    with direct_connection(db) as direct, direct.transaction(write=True):
-        direct.rows(INSERT, values("same", key="kept", inspector=user.id))
-        with pytest.raises(IntegrityError), direct.savepoint():
-            direct.rows(INSERT, values("new", key="kept", inspector=user.id))
-            # The inspector's client_scan_id is unique.
-            direct.rows(INSERT, values("same", key="kept", inspector=user.id))
-        assert len(direct.rows(COUNT, {"key": "kept"})) == 1
-    with direct_connection(db) as direct, direct.transaction():
-        assert len(direct.rows(COUNT, {"key": "kept"})) == 1
 
 
 def test_a_session_and_its_direct_connection_share_one_transaction(db: Engine) -> None:

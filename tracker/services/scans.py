@@ -7,12 +7,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, literal, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from tracker.config import Settings
-from tracker.db import DirectConnection, Prepared, table, utcnow
+from tracker.db import DirectConnection, Prepared, dialect_insert, table, utcnow
 from tracker.domain import verdicts
 from tracker.domain.codes import ParsedCode, item_key, parse_code
 from tracker.errors import InvalidInput
@@ -83,7 +82,16 @@ _SCAN_COLUMNS = (
     "longitude", "accuracy_m", "device_id", "scanned_at", "received_at", "verdict",
     "near_border", "expected_territories", "found_territory", "responsible_party",
     "violation_id", "flags", "response")
-_INSERT_SCAN = Prepared(insert(table(Scan)).returning(_scan.id), columns=_SCAN_COLUMNS)
+
+# A retried client_scan_id inserts nothing (and waits for a first try still in flight),
+# so the scan path needs no savepoint and no read before it.
+_INSERT_SCAN = Prepared(
+    lambda dialect: dialect_insert(dialect)(table(Scan))
+    .on_conflict_do_nothing(index_elements=[_scan.inspector_id, _scan.client_scan_id])
+    .returning(_scan.id),
+    columns=_SCAN_COLUMNS)
+_SET_VIOLATION = Prepared(update(table(Scan)).where(_scan.id == bindparam("scan"))
+                          .values(violation_id=bindparam("violation")))
 
 
 @dataclass(frozen=True)
@@ -276,10 +284,6 @@ def store_scan(db: DirectConnection, judged: JudgedScan, *, actor: Actor, settin
     """Write phase: the verdict, with the serial's other scans read under the write lock
     (so a clone racing in is not missed); store the scan, open or extend its violation."""
     request, item = judged.request, judged.item
-    if request.client_scan_id is not None:
-        earlier = _earlier(db, actor, request.client_scan_id)
-        if earlier is not None:
-            return earlier
     others = (_nearby_scans(db, item.key, judged.scanned_at, settings)
               if item.batch is not None else [])
     judgement = verdicts.judge(other_scans=others, place=judged.place, **judged.judge_inputs)
@@ -296,7 +300,7 @@ def store_scan(db: DirectConnection, judged: JudgedScan, *, actor: Actor, settin
         "serial": item.serial,
         "scanned_at": judged.scanned_at.isoformat(),
     }
-    values = dict(
+    inserted = db.rows(_INSERT_SCAN, dict(
         client_scan_id=request.client_scan_id, inspector_id=actor.user_id,
         code=request.code[:2000], form=judged.parsed.form, gtin=judged.parsed.gtin,
         serial=item.serial, key=item.key, latitude=request.latitude,
@@ -305,39 +309,24 @@ def store_scan(db: DirectConnection, judged: JudgedScan, *, actor: Actor, settin
         verdict=verdict, near_border=judgement.near_border, expected_territories=expected,
         found_territory=judgement.found_territory, responsible_party=responsible,
         violation_id=None, flags=flags, response=response,
-    )
-    finding = None if verdict is Verdict.AUTHENTIC else violations.Finding(
+    ))
+    if not inserted:
+        # The inspector sent this client_scan_id before: answer as the first time.
+        earlier = _earlier(db, actor, request.client_scan_id or "")
+        if earlier is None:
+            raise RuntimeError(f"scan {request.client_scan_id!r} conflicted but is not stored")
+        return earlier
+    (scan_id,) = inserted[0]
+    if verdict is Verdict.AUTHENTIC:
+        return with_ids(response, scan_id, None)
+    violation = violations.open_or_extend(db, finding=violations.Finding(
         key=item.key, serial=item.serial, gtin=judged.parsed.gtin, verdict=verdict.value,
         responsible_party=responsible, expected_territories=expected,
-        found_territory=judgement.found_territory, scanned_at=judged.scanned_at)
-    batch_id = item.batch.id if item.batch else None
-    if db.sqlite:
-        # The write lock is held (BEGIN IMMEDIATE) and the id was checked above.
-        violation, scan_id = _insert(db, values, finding, batch_id, judged.received)
-    else:
-        try:
-            with db.savepoint():
-                violation, scan_id = _insert(db, values, finding, batch_id, judged.received)
-        except IntegrityError:
-            # The same client_scan_id raced in from a retry: answer as the first one did.
-            earlier = _earlier(db, actor, request.client_scan_id or "")
-            if earlier is None:
-                raise
-            return earlier
-    if violation is not None:
-        violations.attach(db, violation, scan_id=scan_id, actor=actor,
-                          now=judged.received)
-    return with_ids(response, scan_id, violation.id if violation else None)
-
-
-def _insert(db: DirectConnection, values: dict[str, Any], finding: violations.Finding | None,
-            batch_id: int | None, now: dt.datetime) -> tuple[violations.Opened | None, int]:
-    """The violation the scan opens or extends, then the scan that points to it."""
-    violation = (None if finding is None else
-                 violations.open_or_extend(db, finding=finding, batch_id=batch_id, now=now))
-    values["violation_id"] = violation.id if violation else None
-    (scan_id,) = db.rows(_INSERT_SCAN, values)[0]
-    return violation, scan_id
+        found_territory=judgement.found_territory, scanned_at=judged.scanned_at),
+        batch_id=item.batch.id if item.batch else None, now=judged.received)
+    db.run(_SET_VIOLATION, {"scan": scan_id, "violation": violation.id})
+    violations.attach(db, violation, scan_id=scan_id, actor=actor, now=judged.received)
+    return with_ids(response, scan_id, violation.id)
 
 
 def with_ids(response: dict[str, Any], scan_id: int, violation_id: int | None
