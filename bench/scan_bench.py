@@ -141,9 +141,9 @@ def same_work_app() -> Flask:
     the tracker's own SQL for a scan on a copy of its database (the item with its batch,
     custody and owner's territories; the hand-offs of an item that moved; the clone
     read; the scan, and for a suspicious one the violation upsert, the scan's link to it
-    and the audit entry), in a read and a write transaction, with plain sqlite3 and no
-    judging: a point in Guangdong's bounding box with a known serial and its own GTIN
-    counts as authentic.
+    and the audit entry), reading as the tracker does and writing in one transaction,
+    with plain sqlite3 and no judging: a point in Guangdong's bounding box with a known
+    serial and its own GTIN counts as authentic.
     What the tracker does on top of it is its own Python: parsing, geometry, the
     verdict rules, column conversions, authentication."""
     from tracker.db import make_engine
@@ -180,12 +180,13 @@ def same_work_app() -> Flask:
         gtin, serial = code.split("/01/")[-1].split("/21/")
         latitude, longitude = float(body["latitude"]), float(body["longitude"])
         c = connection()
-        c.execute("BEGIN")
         rows = run(c, "item", {"serial": serial})
         key = f"01/{gtin}/21/{serial}"
-        if rows and rows[0][8] is not None:
+        if rows and rows[0][8] is not None:  # moved: the item again and its hand-offs
+            c.execute("BEGIN")
+            rows = run(c, "item", {"serial": serial})
             run(c, "handoffs", {"key": key})
-        c.execute("COMMIT")
+            c.execute("COMMIT")
         now = time.strftime("%Y-%m-%d %H:%M:%S.000000", time.gmtime())
         authentic = (bool(rows) and rows[0][1] == gtin and south <= latitude <= north
                      and west <= longitude <= east)

@@ -383,14 +383,16 @@ class DirectConnection:
 
     ``of(session)`` runs them in the session's transaction; ``direct_connection(engine)``
     takes a connection of the engine's pool (on SQLite, the thread's own) and owns its
-    transactions."""
+    transactions: there a statement outside ``transaction()`` runs on its own, in
+    autocommit (one statement, one snapshot, no BEGIN and COMMIT to wait for)."""
 
-    def __init__(self, engine: Engine, driver: Any):
+    def __init__(self, engine: Engine, driver: Any, *, owned: bool = False):
         self.dialect = engine.dialect
         self.driver = driver
         self.url = str(engine.url)  # names the database in per-process caches
         self.database = engine.url.database or ""
         self.sqlite = self.dialect.name == "sqlite"
+        self.owned = owned
 
     @classmethod
     def of(cls, session: Session | Connection) -> DirectConnection:
@@ -416,17 +418,23 @@ class DirectConnection:
     def transaction(self, *, write: bool = False) -> Iterator[DirectConnection]:
         """One transaction on a connection from ``direct_connection``; a writer on SQLite
         takes the write lock and BEGIN IMMEDIATE, as ``write_transaction`` does."""
-        lock = (_sqlite_write_lock(self.database) if self.sqlite and write
-                else contextlib.nullcontext())
-        with lock:
-            if self.sqlite:
-                self.driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        if not self.sqlite:
+            with self.driver.transaction():  # BEGIN ... COMMIT, or ROLLBACK on an error
+                yield self
+            return
+        with _sqlite_write_lock(self.database) if write else contextlib.nullcontext():
+            self.driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield self
             except BaseException:
                 self.driver.rollback()
                 raise
             self.driver.commit()
+
+    def snapshot(self) -> contextlib.AbstractContextManager[Any]:
+        """The statements of the block see one state of the database: a read transaction
+        on a connection of its own, the session's transaction otherwise."""
+        return self.transaction() if self.owned else contextlib.nullcontext()
 
 
 _kept = threading.local()
@@ -442,9 +450,17 @@ def direct_connection(engine: Engine) -> Iterator[DirectConnection]:
     afterwards (the pool checks that a connection is alive before handing it out)."""
     if engine.dialect.name != "sqlite":
         pooled = engine.raw_connection()
+        driver = pooled.driver_connection
+        driver.autocommit = True  # type: ignore[union-attr]
         try:
-            yield DirectConnection(engine, pooled.driver_connection)
+            yield DirectConnection(engine, driver, owned=True)
         finally:
+            try:
+                # Back to the pool as SQLAlchemy handed it out: transactions begin by
+                # themselves.
+                driver.autocommit = False  # type: ignore[union-attr]
+            except Exception:
+                pooled.invalidate()  # broken: the pool will open another
             pooled.close()
         return
     kept: tuple[Engine, Any, DirectConnection] | None = getattr(_kept, "connection", None)
@@ -452,7 +468,7 @@ def direct_connection(engine: Engine) -> Iterator[DirectConnection]:
         if kept is not None:
             kept[1].close()  # another engine's (tests make one per app): back to its pool
         pooled = engine.raw_connection()
-        kept = (engine, pooled, DirectConnection(engine, pooled.driver_connection))
+        kept = (engine, pooled, DirectConnection(engine, pooled.driver_connection, owned=True))
         _kept.connection = kept
     try:
         yield kept[2]

@@ -181,3 +181,24 @@ def test_on_sqlite_a_thread_keeps_its_connection_until_an_error(db: Engine) -> N
         # PostgreSQL: every call takes a connection from the pool and gives it back.
         assert held == db.pool.checkedout() == 0  # type: ignore[attr-defined]
     driver()
+
+
+def test_outside_a_transaction_each_statement_commits_on_its_own(db: Engine) -> None:
+    with direct_connection(db) as direct:
+        direct.rows(INSERT, values(key="alone"))
+        with db.connect() as other:  # another connection sees it at once
+            assert other.execute(select(_scan.id).where(_scan.key == "alone")).all()
+        with direct.snapshot():
+            assert len(direct.rows(COUNT, {"key": "alone"})) == 1
+
+
+def test_a_connection_goes_back_to_the_pool_as_it_came(db: Engine) -> None:
+    with direct_connection(db) as direct:
+        driver = direct.driver
+        with direct.transaction(write=True):
+            direct.rows(INSERT, values(key="back"))
+    if db.dialect.name == "postgresql":
+        # Sessions and Core expect a transaction to begin by itself on their connections.
+        assert driver.autocommit is False
+    with db.connect() as connection:
+        assert connection.execute(select(_scan.id).where(_scan.key == "back")).all()

@@ -216,7 +216,8 @@ def record_scan(session: Session, request: ScanRequest, *, actor: Actor, setting
 def judge_scan(db: DirectConnection, request: ScanRequest, *, actor: Actor,
                settings: Settings, now: dt.datetime | None = None) -> JudgedScan:
     """Read phase: everything the verdict needs but the serial's other scans, and where
-    the scan lies against the maps (the costly part). Writes nothing.
+    the scan lies against the maps (the costly part). Writes nothing; on a connection of
+    its own it needs no transaction around it (it reads one state where it reads twice).
 
     The two phases take a ``DirectConnection`` rather than a session, unlike other
     services: they are the hot path, and run their statements on the driver. A caller
@@ -225,7 +226,13 @@ def judge_scan(db: DirectConnection, request: ScanRequest, *, actor: Actor,
     actor.require(Role.INSPECTOR, action="post scans")
     request = validate(request)
     parsed = parse_code(request.code) if isinstance(request.code, str) else _not_a_code(request)
-    item = _identify(db, parsed)
+    item = _identify(db, parsed)  # one statement: one state of the item
+    handoff_rows: list[tuple[Any, ...]] = []
+    if item.has_custody and item.gtin_matches:
+        # The item and its hand-offs must come from one state of the database.
+        with db.snapshot():
+            item = _identify(db, parsed)
+            handoff_rows = db.rows(_HANDOFFS, {"key": item.key}) if item.has_custody else []
     received = now or utcnow()
     scanned_at = request.scanned_at or received
     index = territory_index(db)
@@ -244,8 +251,7 @@ def judge_scan(db: DirectConnection, request: ScanRequest, *, actor: Actor,
         if owner:
             territories_of[owner] = list(item.owner_territories)
         moves: dict[int, tuple[str, str, str]] = {}
-        rows = db.rows(_HANDOFFS, {"key": item.key}) if item.has_custody else []
-        for move_id, kind, sender, receiver, code in rows:
+        for move_id, kind, sender, receiver, code in handoff_rows:
             moves[move_id] = (kind, sender, receiver)
             held = territories_of.setdefault(receiver, [])
             if code is not None and code not in held:

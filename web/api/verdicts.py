@@ -45,11 +45,11 @@ def post_scan() -> Response:
         accuracy_m=body.get("accuracy_m"), scanned_at=parse_time(body, "scanned_at"),
         client_scan_id=field(body, "client_scan_id", str, default=None),
         device_id=field(body, "device_id", str, default=None))
-    # Judge in a read transaction, then hold the write lock only to store the result;
-    # the scan path runs its statements on the driver (no ORM session).
+    # Judge first (its reads need no transaction of their own), then hold the write
+    # lock only to store the result; the scan path runs its statements on the driver
+    # (no ORM session).
     with direct_connection(engine()) as db:
-        with db.transaction():
-            judged = scans.judge_scan(db, scan_request, actor=g.actor, settings=settings())
+        judged = scans.judge_scan(db, scan_request, actor=g.actor, settings=settings())
         with db.transaction(write=True):
             answer = scans.store_scan(db, judged, actor=g.actor, settings=settings())
     return created(answer)
