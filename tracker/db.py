@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    bindparam,
     create_engine,
     event,
     func,
@@ -378,6 +379,11 @@ class Prepared:
         return compiled
 
 
+# PostgreSQL: a lock held until the transaction ends, on a 64-bit hash of a name.
+_ADVISORY_LOCK = Prepared(lambda dialect: select(
+    func.pg_advisory_xact_lock(func.hashtextextended(bindparam("name", type_=String), 0))))
+
+
 class DirectConnection:
     """A database connection's driver, for running ``Prepared`` statements.
 
@@ -430,6 +436,12 @@ class DirectConnection:
                 self.driver.rollback()
                 raise
             self.driver.commit()
+
+    def serialize(self, name: str) -> None:
+        """Until this transaction ends, other writers that serialize on the same name
+        wait for it (SQLite's writers already take turns on the write lock)."""
+        if not self.sqlite:
+            self.run(_ADVISORY_LOCK, {"name": name})
 
     def snapshot(self) -> contextlib.AbstractContextManager[Any]:
         """The statements of the block see one state of the database: a read transaction

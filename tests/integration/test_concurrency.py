@@ -83,6 +83,43 @@ def test_a_scan_retried_from_many_threads_at_once_is_stored_once(db, settings):
         assert session.scalar(select(func.count()).select_from(ViolationAudit)) == 1
 
 
+
+def test_a_clone_scanned_while_the_first_scan_is_still_being_stored_is_caught(db, settings):
+    # Two phones scan the same code 2,000 km apart at once: the second waits for the
+    # first scan's transaction and judges itself against it, on either database.
+    import datetime as dt
+
+    from tracker.services.auth import actor_for, create_user
+
+    factory = make_session_factory(db)
+    with factory() as session, session.begin():
+        net = build(session, settings)
+        user, _ = create_user(session, name="inspector", role="inspector", actor=SYSTEM)
+        inspector = actor_for(user)
+    at = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
+    first = scans.ScanRequest(code=net.serials[0], latitude=5.0, longitude=5.0,
+                              scanned_at=at, client_scan_id="a")
+    second = scans.ScanRequest(code=net.serials[0], latitude=5.0, longitude=25.0,
+                               scanned_at=at + dt.timedelta(minutes=1), client_scan_id="b")
+    answers: dict[str, dict] = {}
+
+    def scan_second() -> None:
+        with factory() as session, write_transaction(session):
+            answers["second"] = scans.record_scan(session, second, actor=inspector,
+                                                  settings=settings)
+
+    with factory() as session, write_transaction(session):
+        answers["first"] = scans.record_scan(session, first, actor=inspector,
+                                             settings=settings)
+        racer = threading.Thread(target=scan_second)
+        racer.start()
+        racer.join(timeout=1.0)
+        assert racer.is_alive()  # waiting for the first scan to be stored
+    racer.join()
+    assert answers["first"]["verdict"] == "authentic"
+    assert answers["second"]["verdict"] == "suspected_clone"
+
+
 def try_lock_from_another_process(lock_path: str) -> str:
     """Ask a separate process for the writers' lock without waiting."""
     probe = ("import fcntl, os, sys\n"

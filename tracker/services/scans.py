@@ -287,11 +287,15 @@ def judge_scan(db: DirectConnection, request: ScanRequest, *, actor: Actor,
 
 def store_scan(db: DirectConnection, judged: JudgedScan, *, actor: Actor, settings: Settings
                ) -> dict[str, Any]:
-    """Write phase: the verdict, with the serial's other scans read under the write lock
-    (so a clone racing in is not missed); store the scan, open or extend its violation."""
+    """Write phase: the verdict, with the serial's other scans read once no other scan of
+    it is being stored (so a clone racing in is not missed); store the scan, open or
+    extend its violation."""
     request, item = judged.request, judged.item
-    others = (_nearby_scans(db, item.key, judged.scanned_at, settings)
-              if item.batch is not None else [])
+    others: list[verdicts.ScanPoint] = []
+    if item.batch is not None:
+        # Another scan of the item being stored right now is waited for, not missed.
+        db.serialize(f"scans of {item.key}")
+        others = _nearby_scans(db, item.key, judged.scanned_at, settings)
     judgement = verdicts.judge(other_scans=others, place=judged.place, **judged.judge_inputs)
     verdict = Verdict(judgement.verdict)
     responsible = judged.responsible if verdict is Verdict.DIVERTED else None
