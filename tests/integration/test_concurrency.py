@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 import threading
 
+import pytest
 from sqlalchemy import func, select
 
-from tests.integration.network import build
+from tests.integration.network import Network, build
 from tracker.db import make_engine, make_session_factory, write_transaction
-from tracker.models import Scan
+from tracker.models import Scan, Violation, ViolationAudit
 from tracker.services import scans
-from tracker.services.auth import SYSTEM
+from tracker.services.auth import SYSTEM, Actor, actor_for, create_user
 
 
 def test_parallel_scans_all_land(db, settings):
@@ -42,18 +44,20 @@ def test_parallel_scans_all_land(db, settings):
         assert session.scalar(select(func.count()).select_from(Scan)) == 80
 
 
-
-def test_a_scan_retried_from_many_threads_at_once_is_stored_once(db, settings):
-    # The phone resends while the first request is still running: one scan, one
-    # violation with one audit entry, and every answer the first one.
-    from tracker.models import Violation, ViolationAudit
-    from tracker.services.auth import actor_for, create_user
-
-    factory = make_session_factory(db)
-    with factory() as session, session.begin():
+@pytest.fixture()
+def field(db, settings) -> tuple[Network, Actor]:
+    """The small network and an inspector to scan in it."""
+    with make_session_factory(db)() as session, session.begin():
         net = build(session, settings)
         user, _ = create_user(session, name="inspector", role="inspector", actor=SYSTEM)
-        inspector = actor_for(user)
+        return net, actor_for(user)
+
+
+def test_a_scan_retried_from_many_threads_at_once_is_stored_once(db, settings, field):
+    # The phone resends while the first request is still running: one scan, one
+    # violation with one audit entry, and every answer the first one.
+    net, inspector = field
+    factory = make_session_factory(db)
     request = scans.ScanRequest(code=net.serials[0], latitude=25.0, longitude=25.0,
                                 client_scan_id="phone-1:7")  # in B: diverted
     barrier = threading.Barrier(8)
@@ -83,19 +87,12 @@ def test_a_scan_retried_from_many_threads_at_once_is_stored_once(db, settings):
         assert session.scalar(select(func.count()).select_from(ViolationAudit)) == 1
 
 
-
-def test_a_clone_scanned_while_the_first_scan_is_still_being_stored_is_caught(db, settings):
+def test_a_clone_scanned_while_the_first_scan_is_still_being_stored_is_caught(db, settings,
+                                                                          field):
     # Two phones scan the same code 2,000 km apart at once: the second waits for the
     # first scan's transaction and judges itself against it, on either database.
-    import datetime as dt
-
-    from tracker.services.auth import actor_for, create_user
-
+    net, inspector = field
     factory = make_session_factory(db)
-    with factory() as session, session.begin():
-        net = build(session, settings)
-        user, _ = create_user(session, name="inspector", role="inspector", actor=SYSTEM)
-        inspector = actor_for(user)
     at = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.UTC)
     first = scans.ScanRequest(code=net.serials[0], latitude=5.0, longitude=5.0,
                               scanned_at=at, client_scan_id="a")
