@@ -443,10 +443,16 @@ class DirectConnection:
         if not self.sqlite:
             self.run(_ADVISORY_LOCK, {"name": name})
 
-    def snapshot(self) -> contextlib.AbstractContextManager[Any]:
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[bool]:
         """The statements of the block see one state of the database: a read transaction
-        on a connection of its own, the session's transaction otherwise."""
-        return self.transaction() if self.owned else contextlib.nullcontext()
+        on a connection of its own (yields True: what was read before the block may be
+        older), the session's transaction otherwise (yields False)."""
+        if not self.owned:
+            yield False
+            return
+        with self.transaction():
+            yield True
 
 
 _kept = threading.local()

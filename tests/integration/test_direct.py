@@ -79,7 +79,10 @@ def test_a_session_and_its_direct_connection_share_one_transaction(db: Engine) -
 
     with make_session_factory(db)() as session:
         with session.begin():
-            DirectConnection.of(session).rows(INSERT, values(key="shared"))
+            shared = DirectConnection.of(session)
+            shared.rows(INSERT, values(key="shared"))
+            with shared.snapshot() as fresh:
+                assert not fresh  # the session's transaction already is one
             assert session.scalars(select(_scan.id).where(_scan.key == "shared")).all()
             session.rollback()
     with direct_connection(db) as direct, direct.transaction():
@@ -188,7 +191,8 @@ def test_outside_a_transaction_each_statement_commits_on_its_own(db: Engine) -> 
         direct.rows(INSERT, values(key="alone"))
         with db.connect() as other:  # another connection sees it at once
             assert other.execute(select(_scan.id).where(_scan.key == "alone")).all()
-        with direct.snapshot():
+        with direct.snapshot() as fresh:
+            assert fresh  # a transaction of its own
             assert len(direct.rows(COUNT, {"key": "alone"})) == 1
 
 

@@ -230,8 +230,9 @@ def judge_scan(db: DirectConnection, request: ScanRequest, *, actor: Actor,
     handoff_rows: list[tuple[Any, ...]] = []
     if item.has_custody and item.gtin_matches:
         # The item and its hand-offs must come from one state of the database.
-        with db.snapshot():
-            item = _identify(db, parsed)
+        with db.snapshot() as fresh:
+            if fresh:
+                item = _identify(db, parsed)
             handoff_rows = db.rows(_HANDOFFS, {"key": item.key}) if item.has_custody else []
     received = now or utcnow()
     scanned_at = request.scanned_at or received
