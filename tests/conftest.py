@@ -22,8 +22,10 @@ from tracker.db import Base, make_engine, make_session_factory
 from tracker.services.auth import SYSTEM, Actor, create_user
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-MAPS = SHARED / "maps"
+# Conformance data copied into the project (tests/data/README.md says from where); the
+# maps are the package's own.
+STANDARDS = ROOT / "tests" / "data" / "standards"
+MAPS = ROOT / "tracker" / "data" / "maps"
 DL_BASE = "https://id.example.com"
 
 

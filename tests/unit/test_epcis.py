@@ -1,7 +1,7 @@
 """tracker.domain.epcis: EPCIS 2.0 schema validation, CBV words and the CBV 2.0 event hash.
 
-Conformance data is read in place from ../shared/standards/epcis: GS1's JSON Schema, the
-47 official example documents (JSON/) and their simple-context variants, mostly negative
+Conformance data is read from tests/data/standards/epcis (a copy): GS1's JSON Schema, the 47
+official example documents (JSON/) and their simple-context variants, mostly negative
 cases (JSON-simple-context/).
 
 The event-hash vectors come from the GS1 reference implementation of the "EPCIS Event Hash
@@ -16,11 +16,11 @@ import copy
 import datetime
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import conftest
 from tracker.domain import epcis
 from tracker.domain.epcis import (
     NormalisedEvent,
@@ -34,7 +34,7 @@ from tracker.domain.epcis import (
 )
 from tracker.errors import InvalidInput
 
-STANDARDS = Path(__file__).resolve().parents[2].parent / "shared" / "standards" / "epcis"
+STANDARDS = conftest.STANDARDS / "epcis"
 OFFICIAL = sorted(p.relative_to(STANDARDS / "JSON").as_posix()
                   for p in (STANDARDS / "JSON").rglob("*.jsonld"))
 SIMPLE_CONTEXT = sorted(p.relative_to(STANDARDS / "JSON-simple-context").as_posix()

@@ -12,12 +12,13 @@ import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon, shape
 
+from tests.conftest import MAPS
 from tracker.domain.geojson import TerritoryFeature, order_for_insert, parse_feature_collection
 from tracker.errors import InvalidGeoJSON
 
 
 def maps_dir() -> Path:
-    return Path(__file__).resolve().parents[2].parent / "shared" / "maps"
+    return MAPS
 
 
 @cache

@@ -1,11 +1,11 @@
-"""GS1 conformance vectors, used as they are from ../shared/standards/gs1/.
+"""GS1 conformance vectors, used as they are from tests/data/standards/gs1/ (copied from ../shared).
 
 ``gs1_test_vectors.json`` collects the unit-test cases of two GS1 reference
 implementations: gs1/gs1-syntax-engine (``dl.c``: ``dl_uri_parse``, ``uri_escape``,
 ``uri_unescape``, ``dl_uri_generate_from_ais``) and gs1/digital-link.js
 (``digital_link_js_isValid``). ``gs1-syntax-dictionary.txt`` is the GS1 Barcode Syntax
 Dictionary the engine is built from; it is used here to check the small tables that
-``tracker.domain.gs1`` carries so as not to read ../shared at run time.
+``tracker.domain.gs1`` carries so as not to read the dictionary at run time.
 
 Every case of ``dl_uri_parse`` and ``digital_link_js_isValid`` lands in exactly one of:
 
@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import STANDARDS
 from tracker.domain import gs1
 from tracker.domain.gs1 import (
     build_digital_link,
@@ -40,8 +41,8 @@ from tracker.errors import MalformedCode
 
 
 def shared_gs1_file(name: str) -> Path:
-    """A file of ../shared/standards/gs1, beside the repository root."""
-    return Path(__file__).parents[2].parent / "shared" / "standards" / "gs1" / name
+    """A file of tests/data/standards/gs1."""
+    return STANDARDS / "gs1" / name
 
 
 @cache

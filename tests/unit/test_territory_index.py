@@ -22,6 +22,7 @@ from geographiclib.geodesic import Geodesic
 from geopy.distance import geodesic
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
+from tests.conftest import MAPS
 from tracker.domain import territory_index
 from tracker.domain.geojson import parse_feature_collection
 from tracker.domain.territory_index import TerritoryIndex, TerritoryRecord
@@ -43,7 +44,7 @@ WGS84 = Geodesic.WGS84
 
 
 def maps_dir() -> Path:
-    return Path(__file__).resolve().parents[2].parent / "shared" / "maps"
+    return MAPS
 
 
 @cache

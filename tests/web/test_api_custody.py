@@ -9,12 +9,12 @@ import pypdfium2
 import pytest
 import zxingcpp
 
-from tests.conftest import SHARED
+from tests.conftest import STANDARDS
 from tests.integration.network import GTIN, build
 from tracker.db import make_session_factory
 from tracker.services.events import party_uri
 
-EPCIS = SHARED / "standards" / "epcis"
+EPCIS = STANDARDS / "epcis"
 
 
 def bearer(token: str) -> dict[str, str]:
