@@ -163,7 +163,8 @@ def territories_import(ctx: Context, files: tuple[str, ...], code_property: str 
                 _set_default_parent(collection, parent)
             result = masterdata.import_territories(session, collection=collection,
                                                    code_property=code_property, actor=SYSTEM)
-            results.append({"file": path, "created": result.created, "updated": result.updated})
+            results.append({"file": path, "created": result.created, "updated": result.updated,
+                            "notes": render.import_notes(result)})
     emit(results)
 
 

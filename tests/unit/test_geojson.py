@@ -404,6 +404,89 @@ def test_polygon_across_the_antimeridian_is_split_there(ring: list[list[float]])
     assert parsed.notes == ("split at the antimeridian",)
 
 
+# An islet of 0.1° across 180 at 16.45° S (Fiji's latitude), drawn three ways.
+ISLET = Polygon([(179.9, -16.5), (180, -16.5), (180, -16.4), (179.9, -16.4)]).union(
+    Polygon([(-180, -16.5), (-179.9, -16.5), (-179.9, -16.4), (-180, -16.4)])
+)
+ISLET_DRAWN_ON_THE_LINE = [  # to 180 on one side, on from -180 on the other
+    [179.9, -16.5], [180, -16.5], [-180, -16.5], [-179.9, -16.5], [-179.9, -16.4],
+    [-180, -16.4], [180, -16.4], [179.9, -16.4], [179.9, -16.5],
+]
+ISLET_CUT_AT_THE_LINE = [  # RFC 7946 section 3.1.9: two polygons along the line
+    [[[179.9, -16.5], [180, -16.5], [180, -16.4], [179.9, -16.4], [179.9, -16.5]]],
+    [[[-180, -16.5], [-179.9, -16.5], [-179.9, -16.4], [-180, -16.4], [-180, -16.5]]],
+]
+# The Atlantic, Bolivia and Zimbabwe at the same latitude.
+ON_ANOTHER_CONTINENT = [(0.0, -16.45), (-60.0, -16.45), (30.0, -16.45)]
+
+
+def test_ring_drawn_through_the_line_is_read_across_it_not_round_the_globe() -> None:
+    # Drawn flat, the steps from 180 to -180 would run across the whole map and make a
+    # band around the globe at 16.45° S: a sliver claiming Bolivia and Zimbabwe.
+    parsed = parse_one(feature("ISLET", [ISLET_DRAWN_ON_THE_LINE]))
+
+    assert geometry(parsed).equals(ISLET)
+    assert geometry(parsed).covers(Point(179.95, -16.45))
+    assert geometry(parsed).covers(Point(-179.95, -16.45))
+    assert not any(geometry(parsed).covers(Point(p)) for p in ON_ANOTHER_CONTINENT)
+    assert parsed.notes == (
+        "split at the antimeridian",
+        "read coordinates[0] across the antimeridian: its steps between -180 and 180 (at"
+        " latitude -16.5, -16.4) join points of one meridian; drawn flat they would run"
+        " across the whole map",
+    )
+
+
+def test_polygons_cut_along_the_line_are_kept_as_drawn() -> None:
+    parsed = parse_one(feature("ISLET", ISLET_CUT_AT_THE_LINE, kind="MultiPolygon"))
+
+    assert geometry(parsed).equals(ISLET)
+    assert parsed.notes == ()
+
+
+def test_ring_drawn_the_long_way_round_the_globe_is_refused_naming_the_feature() -> None:
+    # The islet's crossing drawn through 0° instead: a sliver 0.1° high round the globe.
+    ring = [[179.9, -16.5], [0, -16.5], [-179.9, -16.5], [-179.9, -16.4], [0, -16.4],
+            [179.9, -16.4], [179.9, -16.5]]
+
+    assert refusal(collection(feature("FJ-X", [ring], name="Islet"))) == (
+        "features[0] (code 'FJ-X', name 'Islet'): coordinates[0] spans 359.8 degrees of"
+        " longitude but only 0.1 of latitude (-16.5 to -16.4): a ring drawn the long way"
+        " round the globe, which would claim land on every continent at that latitude; if"
+        " it crosses the antimeridian, give consecutive positions on either side of it"
+        " (179.9 then -179.9) or cut it there (RFC 7946, section 3.1.9)"
+    )
+
+
+def test_sliver_left_after_a_repair_is_refused_too() -> None:
+    # A second polygon that only repairs into the band: refused all the same.
+    band = [[-179, 10], [0, 10], [179, 10], [179, 10.5], [0, 10.5], [-179, 10.5], [-179, 10]]
+    square = [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]
+
+    message = refusal(collection(feature("BAND", [[square], [band]], kind="MultiPolygon")))
+
+    assert message.startswith("features[0] (code 'BAND'): coordinates[1][0] spans 358 degrees")
+
+
+def test_band_round_the_world_drawn_along_two_parallels_is_refused() -> None:
+    # Read on the globe its steps from -180 to 180 enclose nothing; read flat, it is a
+    # band 10° high round the Earth, which no sales territory is.
+    ring = [[-180, 60], [180, 60], [180, 70], [-180, 70], [-180, 60]]
+
+    assert "spans 360 degrees of longitude but only 10 of latitude (60 to 70)" in refusal(
+        collection(feature("BAND", [ring])))
+
+
+def test_box_round_the_world_short_of_the_poles_is_read_as_drawn() -> None:
+    # Web maps stop at ±85°: the steps between -180 and 180 run along the map's edge.
+    ring = [[-180, -85], [180, -85], [180, 85], [-180, 85], [-180, -85]]
+
+    parsed = parse_one(feature("WORLD", [ring]))
+
+    assert geometry(parsed).equals(Polygon(ring))
+    assert parsed.notes == ()
+
+
 def test_hole_drawn_on_the_other_side_of_the_antimeridian_is_still_cut_out() -> None:
     exterior = [[178, 0], [182, 0], [182, 4], [178, 4], [178, 0]]
     hole = [[-179.5, 1], [-179.5, 2], [-178.5, 2], [-178.5, 1], [-179.5, 1]]

@@ -19,15 +19,35 @@ Repairs and refusals, in the order a geometry meets them:
    [-360, 360] (beyond ±180 only makes sense for a ring drawn across the antimeridian),
    closed (last position = first; GeoJSON requires it, and closing a ring for the sender
    would be a guess about where it ends).
-2. Antimeridian. A ring with two consecutive positions more than 180° of longitude apart
-   (other than a step between exactly -180 and 180, which runs along the map's edge) or
-   with a longitude beyond ±180 crosses the antimeridian. Its longitudes are made
-   continuous, the area it encloses is cut at every multiple of ±180 and the pieces are
-   shifted back into [-180, 180]. A ring whose longitudes wind once around the globe
-   circles a pole (Antarctica); it is closed along that pole (the one on the side of its
-   mean latitude), and the rings of such a polygon combine by even-odd, because their
-   roles as exterior or hole follow the winding on the sphere, which the plane cannot
-   express.
+2. Antimeridian (RFC 7946 §3.1.9). Coordinates are planar longitude/latitude, and a
+   geometry that crosses the antimeridian is expected to come cut at ±180. Each ring is
+   read one of three ways, decided from its coordinates alone:
+
+   - *Flat*: every step between consecutive positions is at most 180° of longitude, or
+     runs along a pole from exactly -180 to 180 (a box around the whole world, the usual
+     drawing of Antarctica). The ring is read as drawn. A ring that runs along the
+     ±180° line is part of such a cut and stays as it is.
+   - *Across*: some step jumps more than 180° of longitude (179.9 then -179.9), or a
+     longitude lies beyond ±180. The ring crosses the antimeridian: its longitudes are
+     made continuous (each step taken the short way round), the area it encloses is cut
+     at every multiple of ±180 and the pieces are shifted back into [-180, 180].
+   - *Edge*: the only long steps go from exactly -180 to 180 (or back) away from the
+     poles. On the globe such a step joins two points of one meridian; drawn flat it is
+     a line across the whole map, and the ring a band around the globe (what a ring cut
+     with the wrong sign at the line looks like). It is read across, as the globe
+     says, when that encloses an area; otherwise (a band around the world meant as
+     drawn, a world box short of the poles) flat. The import's notes say which.
+
+   A ring whose longitudes wind once around the globe circles a pole (Antarctica); it is
+   closed along that pole (the one on the side of its mean latitude), and the rings of
+   such a polygon combine by even-odd, because their roles as exterior or hole follow
+   the winding on the sphere, which the plane cannot express.
+
+   A polygon that, once read, spans at least ``SLIVER_MIN_LONGITUDE`` degrees of
+   longitude without reaching a pole, while its latitudes span less than
+   ``SLIVER_MAX_ASPECT`` of that, is refused: it is a ring drawn the long way round the
+   globe (no territory is a thin band around the Earth), and read as drawn it would
+   claim land on every continent at its latitude.
 3. Validity. A geometry that is valid and stays within [-180, 180] is kept as it is
    (the fast path for clean maps). Otherwise it is rebuilt ring by ring: each ring's
    area is ``shapely.make_valid`` of that ring alone; a polygon is its exterior minus its
@@ -50,6 +70,7 @@ Repairs and refusals, in the order a geometry meets them:
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 from collections.abc import Sequence
@@ -74,6 +95,12 @@ MAX_NAME_LENGTH = 200
 # ring above which the repair would be a guess. Both readings of an unambiguous ring
 # agree to rounding error (about 1e-12); 1e-6 lets only noise through.
 AMBIGUITY_TOLERANCE = 1e-6
+
+# A polygon at least this wide in longitude (no country's single polygon is, once cut at
+# the antimeridian; Russia's widest part spans 153°) that reaches no pole and is thinner
+# than this fraction of its width in latitude is a ring drawn the long way round.
+SLIVER_MIN_LONGITUDE = 180.0
+SLIVER_MAX_ASPECT = 0.1
 
 _SUPPORTED_TYPES = ("Polygon", "MultiPolygon")
 
@@ -414,8 +441,8 @@ def _range_problem(position: list[float], path: str) -> str:
 
 
 def _build(kind: str, polygons: list[list[_Ring]]) -> tuple[Geometry, tuple[str, ...]]:
-    crossing = any(_crosses_antimeridian(r) for rings in polygons for r in rings)
-    if not crossing and all(len(r.xs) >= 4 for rings in polygons for r in rings):
+    flat = all(_reading(r) is _Reading.FLAT for rings in polygons for r in rings)
+    if flat and all(len(r.xs) >= 4 for rings in polygons for r in rings):
         parts = [
             Polygon(
                 list(zip(rings[0].xs, rings[0].ys, strict=True)),
@@ -425,6 +452,8 @@ def _build(kind: str, polygons: list[list[_Ring]]) -> tuple[Geometry, tuple[str,
         ]
         geometry: Geometry = parts[0] if kind == "Polygon" else MultiPolygon(parts)
         if shapely.is_valid(geometry):
+            for rings, part in zip(polygons, parts, strict=True):
+                _refuse_sliver(rings[0].path, part)
             return geometry, ()
         rebuilt, notes = _rebuild(polygons)
         # Holes that overlap each other, for one, are invalid although every ring is
@@ -433,14 +462,49 @@ def _build(kind: str, polygons: list[list[_Ring]]) -> tuple[Geometry, tuple[str,
     return _rebuild(polygons)
 
 
-def _crosses_antimeridian(ring: _Ring) -> bool:
-    xs = ring.xs
+class _Reading(enum.Enum):
+    """How a ring's coordinates are read (module docstring, step 2)."""
+
+    FLAT = "flat"
+    ACROSS = "across"
+    EDGE = "edge"
+
+
+def _reading(ring: _Ring) -> _Reading:
+    xs, ys = ring.xs, ring.ys
     if min(xs) < -180.0 or max(xs) > 180.0:
-        return True
-    # A step from exactly -180 to exactly 180 (or back) alone does not make a crossing:
-    # it is how a box around the whole world, or Antarctica in the usual planar drawing,
-    # runs along the map's edge. Read as a crossing, such a ring would enclose nothing.
-    return any(abs(b - a) > 180.0 and not (abs(a) == 180.0 and b == -a) for a, b in pairwise(xs))
+        return _Reading.ACROSS
+    edge = False
+    for i, (a, b) in enumerate(pairwise(xs)):
+        if abs(b - a) <= 180.0:
+            continue
+        if not (abs(a) == 180.0 and b == -a):
+            return _Reading.ACROSS
+        if not (abs(ys[i]) == 90.0 and abs(ys[i + 1]) == 90.0):
+            edge = True
+    return _Reading.EDGE if edge else _Reading.FLAT
+
+
+def _edge_latitudes(ring: _Ring) -> str:
+    """Where an edge ring steps between -180 and 180, for its note."""
+    lats = [ring.ys[i] for i, (a, b) in enumerate(pairwise(ring.xs))
+            if abs(a) == 180.0 and b == -a]
+    return ", ".join(f"{lat:.6g}" for lat in lats)
+
+
+def _refuse_sliver(path: str, area: BaseGeometry) -> None:
+    for part in shapely.get_parts(area):
+        west, south, east, north = part.bounds
+        width, height = east - west, north - south
+        if (width >= SLIVER_MIN_LONGITUDE and -90.0 < south and north < 90.0
+                and height < SLIVER_MAX_ASPECT * width):
+            raise _Refusal(
+                f"{path} spans {width:.6g} degrees of longitude but only {height:.6g} of"
+                f" latitude ({south:.6g} to {north:.6g}): a ring drawn the long way round the"
+                " globe, which would claim land on every continent at that latitude; if it"
+                " crosses the antimeridian, give consecutive positions on either side of it"
+                " (179.9 then -179.9) or cut it there (RFC 7946, section 3.1.9)"
+            )
 
 
 def _rebuild(polygons: list[list[_Ring]]) -> tuple[Geometry, tuple[str, ...]]:
@@ -520,8 +584,30 @@ def _ring_region(ring: _Ring, notes: list[str]) -> _Region:
             empty_reason=f"has {len(ring.xs)} positions; a ring needs at least 4 (the first"
             " repeated at the end)",
         )
+    reading = _reading(ring)
+    if reading is _Reading.EDGE:
+        across_notes: list[str] = []
+        region = _enclosed(ring, across_notes, across=True)
+        if not region.area.is_empty:
+            notes.append(
+                f"read {ring.path} across the antimeridian: its steps between -180 and 180"
+                f" (at latitude {_edge_latitudes(ring)}) join points of one meridian; drawn"
+                " flat they would run across the whole map"
+            )
+            notes.extend(across_notes)
+            _refuse_sliver(ring.path, region.area)
+            return region
+    region = _enclosed(ring, notes, across=reading is _Reading.ACROSS)
+    _refuse_sliver(ring.path, region.area)
+    return region
+
+
+def _enclosed(ring: _Ring, notes: list[str], *, across: bool) -> _Region:
     xs, ys = ring.xs, ring.ys
-    # Make longitudes continuous: every jump of more than 180° is a crossing.
+    if not across:
+        return _region_of(ring, list(zip(xs, ys, strict=True)), None, notes)
+    # Make longitudes continuous: every step is taken the short way round (one from
+    # -180 to 180 is no step at all).
     unwrapped = [xs[0]]
     offset = 0.0
     for a, b in pairwise(xs):
@@ -542,7 +628,11 @@ def _ring_region(ring: _Ring, notes: list[str]) -> _Region:
             f"{ring.path} spans {max(unwrapped) - min(unwrapped):.6g} degrees of longitude;"
             " a ring can span at most 360"
         )
+    return _region_of(ring, points, pole, notes)
 
+
+def _region_of(ring: _Ring, points: list[tuple[float, float]], pole: str | None,
+               notes: list[str]) -> _Region:
     polygon = Polygon(points)
     if shapely.is_valid(polygon):
         area: Geometry = polygon

@@ -10,6 +10,16 @@ them: valid, every longitude within [-180, 180] (a territory across the antimeri
 split into parts on either side). Containment is the planar test on those coordinates,
 as everywhere else in the project; a point on a boundary counts as inside (``covers``).
 
+Where territories overlap, the most specific territory of a point is the smallest one
+that contains it, and a territory always ranks before those above it in the hierarchy
+(a city before its province, even where the city's box reaches beyond the province).
+Two unrelated territories overlap where a map draws a small state inside its neighbour
+without a hole, or where maps of different sources meet: the smaller is the more
+specific. Which one is most specific names the place (``found_territory``); it does not
+decide authorisation: a point inside an expected territory is inside it, whatever
+smaller territory also covers it (``contains_point``). A hole is outside its territory
+(Lesotho is no part of South Africa).
+
 A territory without geometry is a sales region whose area is the union of its children's
 areas (recursively); one with neither geometry nor children has no area. A child's area
 may reach beyond its parent's own geometry (a city box drawn across a coastline): the
@@ -341,16 +351,25 @@ class TerritoryIndex:
 
     def containing(self, lon: float, lat: float) -> list[str]:
         """Every territory that contains the point (boundary included), regions by the
-        union of their children; the most specific first (deepest in the hierarchy, then
-        smallest area, then code)."""
+        union of their children; the most specific first (see the module docstring:
+        the smallest, and a territory always before the territories above it)."""
         found: set[str] = set()
         for owner in self._covering_owners(lon, lat):
             found.add(owner)
             found.update(self._regions_above[owner])
-        return sorted(found, key=self._specificity)
+        if len(found) < 2:
+            return list(found)
+        # A territory ranks by the largest area among itself and what it holds of the
+        # point's territories below it, so it never ranks before them.
+        rank = {code: self._area_km2.get(code, 0.0) for code in found}
+        for code in found:
+            for ancestor in self._ancestors[code]:
+                if ancestor in rank and rank[ancestor] < rank[code]:
+                    rank[ancestor] = rank[code]
+        return sorted(found, key=lambda c: (rank[c], -len(self._ancestors[c]), c))
 
     def most_specific(self, lon: float, lat: float) -> str | None:
-        """The deepest territory that contains the point; on ties the smallest area."""
+        """The most specific territory that contains the point (``containing``'s first)."""
         found = self.containing(lon, lat)
         return found[0] if found else None
 
@@ -439,9 +458,6 @@ class TerritoryIndex:
         )
 
     # --- internals ---------------------------------------------------------------------
-
-    def _specificity(self, code: str) -> tuple[int, float, str]:
-        return (-len(self._ancestors[code]), self._area_km2.get(code, 0.0), code)
 
     def _covering_owners(self, lon: float, lat: float) -> frozenset[str]:
         """The territories whose own geometry covers the point."""

@@ -25,6 +25,8 @@ class ImportResult:
     created: int
     updated: int
     codes: tuple[str, ...]
+    # Per feature whose geometry was split or repaired: its code and what was done.
+    notes: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def import_territories(
@@ -69,7 +71,8 @@ def import_territories(
     for feature in features:
         _refuse_cycle(known[feature.code])
     territory_cache.invalidate()
-    return ImportResult(created=created, updated=updated, codes=tuple(f.code for f in features))
+    return ImportResult(created=created, updated=updated, codes=tuple(f.code for f in features),
+                        notes=tuple((f.code, f.notes) for f in features if f.notes))
 
 
 def _refuse_cycle(territory: Territory) -> None:

@@ -28,7 +28,7 @@ def post_territories() -> Response:
             actor=g.actor,
         )
     return created({"created": result.created, "updated": result.updated,
-                    "codes": list(result.codes)})
+                    "codes": list(result.codes), "notes": render.import_notes(result)})
 
 
 @bp.get("/territories")

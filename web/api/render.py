@@ -18,6 +18,7 @@ from tracker.models import (
     Territory,
     User,
 )
+from tracker.services.masterdata import ImportResult
 
 
 def iso(value: dt.datetime | dt.date | None) -> str | None:
@@ -40,6 +41,11 @@ def territory(t: Territory, *, geometry: bool = False) -> dict[str, Any]:
             else shapely.geometry.mapping(shapely.from_wkb(t.geometry_wkb))
         )
     return data
+
+
+def import_notes(result: ImportResult) -> list[dict[str, Any]]:
+    """What an import did to the geometry of each feature it split or repaired."""
+    return [{"code": code, "notes": list(notes)} for code, notes in result.notes]
 
 
 def product(p: Product) -> dict[str, Any]:

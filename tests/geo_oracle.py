@@ -1,0 +1,186 @@
+"""An independent reading of GeoJSON polygons per RFC 7946, for property tests of the
+importer and the territory index: where points lie inside a feature as drawn, and where
+they lie certainly outside it by some distance.
+
+It shares no code with ``tracker.domain.geojson``: rings are tested by even-odd ray
+casting on their own coordinates (numpy), never through shapely's validity repair. A
+ring that steps more than 180° of longitude between two positions (other than along a
+pole) crosses the antimeridian and is read with its longitudes made continuous; a ring
+that then winds around the globe is closed along the pole on the side of its mean
+latitude. A query point is tried at its longitude and 360° either side of it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+import numpy as np
+import shapely
+
+from tests.conftest import MAPS
+
+# Metres of one degree of arc at least (the meridian degree at the equator, rounded down).
+METRES_PER_DEGREE_MIN = 110_500.0
+
+# The three maps the project ships, each with how its features get their codes: the
+# country map's ids are not unique (Australia and Ashmore and Cartier Is. share 036; a
+# few have none), so its names are made its codes, as a user would before importing it.
+SHIPPED_MAPS = {
+    "countries": ("countries_50m.geojson", "name"),
+    "us_states": ("us_states.geojson", None),
+    "cn_provinces": ("cn_provinces_ne10m.geojson", "iso_3166_2"),
+}
+
+
+@cache
+def _raw_map(name: str) -> str:
+    return (MAPS / SHIPPED_MAPS[name][0]).read_text(encoding="utf-8")
+
+
+def shipped_map(name: str) -> dict[str, Any]:
+    """A fresh copy of a shipped map with ``properties.code`` set on every feature."""
+    doc = json.loads(_raw_map(name))
+    code_property = SHIPPED_MAPS[name][1]
+    for feature in doc["features"]:
+        properties = feature["properties"]
+        if code_property is not None:
+            properties["code"] = properties[code_property]
+        elif "code" not in properties:
+            properties["code"] = str(feature["id"])
+        feature.pop("id", None)
+    return doc
+
+
+def crossings_drawn_on_the_line(doc: dict[str, Any]) -> dict[str, Any]:
+    """The map with every step across the antimeridian (179.9 then -179.9) drawn through
+    the line instead: to it on one side, from it on the other (179.9, 180, -180, -179.9)
+    - the way a ring cut without being split is often written."""
+    for feature in doc["features"]:
+        geometry = feature["geometry"]
+        polygons = ([geometry["coordinates"]] if geometry["type"] == "Polygon"
+                    else geometry["coordinates"])
+        for rings in polygons:
+            for i, ring in enumerate(rings):
+                redrawn = [ring[0]]
+                for a, b in zip(ring, ring[1:], strict=False):
+                    if abs(b[0] - a[0]) > 180.0 and not (abs(a[1]) == abs(b[1]) == 90.0):
+                        side_a, side_b = math.copysign(180.0, a[0]), math.copysign(180.0, b[0])
+                        # Where the step meets the line (latitude interpolated the short way).
+                        gap = (side_a - a[0]) + (b[0] - side_b)
+                        t = (side_a - a[0]) / gap if gap else 0.5
+                        lat = a[1] + t * (b[1] - a[1])
+                        redrawn += [p for p in ([side_a, lat], [side_b, lat]) if p != a and p != b]
+                    redrawn.append(b)
+                rings[i] = redrawn
+    return doc
+
+
+class Ring:
+    """One ring as RFC 7946 draws it, longitudes made continuous where it crosses."""
+
+    def __init__(self, coordinates: list[list[float]]) -> None:
+        xy = np.array([c[:2] for c in coordinates], dtype=float)
+        steps = np.diff(xy[:, 0])
+        along_pole = (np.abs(xy[:-1, 1]) == 90.0) & (np.abs(xy[1:, 1]) == 90.0)
+        if ((np.abs(steps) > 180.0) & ~along_pole).any() or np.abs(xy[:, 0]).max() > 180.0:
+            wrapped = (steps + 180.0) % 360.0 - 180.0
+            wrapped[steps == 360.0] = 0.0  # (-180 -> 180: the same meridian)
+            wrapped[steps == -360.0] = 0.0
+            xy[1:, 0] = xy[0, 0] + np.cumsum(wrapped)
+            turn = xy[-1, 0] - xy[0, 0]
+            if abs(turn) > 1.0:  # winds around the globe: close it along its pole
+                pole = -90.0 if xy[:, 1].mean() < 0 else 90.0
+                xy = np.vstack([xy, [[xy[-1, 0], pole], [xy[0, 0], pole]], xy[:1]])
+        self.xy = xy
+        self.line = shapely.LineString(xy)
+
+    def holds(self, x: float, y: float) -> bool:
+        """Even-odd ray casting (a ray towards +x) at x, x - 360 and x + 360."""
+        ax, ay = self.xy[:-1, 0], self.xy[:-1, 1]
+        bx, by = self.xy[1:, 0], self.xy[1:, 1]
+        straddles = (ay > y) != (by > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cross_x = ax + (y - ay) * (bx - ax) / (by - ay)
+        for shifted in (x, x - 360.0, x + 360.0):
+            if int(np.count_nonzero(straddles & (cross_x > shifted))) % 2:
+                return True
+        return False
+
+    def degrees_to(self, x: float, y: float) -> float:
+        return min(self.line.distance(shapely.Point(s, y)) for s in (x, x - 360.0, x + 360.0))
+
+
+class Feature:
+    """A feature's polygons as rings; a point is inside when an odd number of one
+    polygon's rings hold it (exterior minus holes, even-odd round a pole)."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.code = str(raw["properties"]["code"])
+        geometry = raw["geometry"]
+        polygons = ([geometry["coordinates"]] if geometry["type"] == "Polygon"
+                    else geometry["coordinates"])
+        self.polygons = [[Ring(r) for r in rings] for rings in polygons]
+
+    def holds(self, lon: float, lat: float) -> bool:
+        return any(sum(r.holds(lon, lat) for r in rings) % 2 for rings in self.polygons)
+
+    def degrees_to_boundary(self, lon: float, lat: float) -> float:
+        return min(r.degrees_to(lon, lat) for rings in self.polygons for r in rings)
+
+    def certainly_outside_by(self, lon: float, lat: float, metres: float) -> bool:
+        """True when the point lies outside and at least ``metres`` from the boundary:
+        a planar distance of d degrees is at least d × cos(latitude reached) degrees of
+        arc, and a degree of arc at least ``METRES_PER_DEGREE_MIN``."""
+        if self.holds(lon, lat):
+            return False
+        d = self.degrees_to_boundary(lon, lat)
+        reach = min(89.99, abs(lat) + d)
+        # 0.9: the small-angle reading of the haversine, kept on the safe side.
+        return d * math.cos(math.radians(reach)) * METRES_PER_DEGREE_MIN * 0.9 >= metres
+
+    def _boxes(self) -> Iterator[tuple[float, float, float, float]]:
+        for rings in self.polygons:
+            xy = rings[0].xy
+            yield xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()
+
+    def sample_inside(self, rng: random.Random, n: int) -> list[tuple[float, float]]:
+        """Up to n random points inside, each in a polygon chosen at random."""
+        boxes = list(self._boxes())
+        points: list[tuple[float, float]] = []
+        for _ in range(n * 400):
+            if len(points) == n:
+                break
+            west, south, east, north = rng.choice(boxes)
+            lon, lat = rng.uniform(west, east), rng.uniform(south, north)
+            if self.holds(lon, lat):
+                points.append((wrap(float(lon)), float(lat)))
+        return points
+
+    def sample_outside(self, rng: random.Random, n: int, metres: float,
+                       margin_deg: float = 0.5) -> list[tuple[float, float]]:
+        """Up to n random points at least ``metres`` outside, near a random polygon."""
+        boxes = list(self._boxes())
+        points: list[tuple[float, float]] = []
+        for _ in range(n * 400):
+            if len(points) == n:
+                break
+            west, south, east, north = rng.choice(boxes)
+            lon = rng.uniform(west - margin_deg, east + margin_deg)
+            lat = rng.uniform(max(-89.9, south - margin_deg), min(89.9, north + margin_deg))
+            if self.certainly_outside_by(lon, lat, metres):
+                points.append((wrap(float(lon)), float(lat)))
+        return points
+
+
+def wrap(lon: float) -> float:
+    return (lon + 180.0) % 360.0 - 180.0
+
+
+def features(doc: dict[str, Any]) -> list[Feature]:
+    return [Feature(raw) for raw in doc["features"]]
+
