@@ -1,0 +1,114 @@
+"""Verdicts over HTTP right everywhere on Earth: each shipped map imported through
+``POST /territories``, a seeded sample of its territories judged through ``POST /scans``
+at points an independent reading of the map (tests/geo_oracle.py) puts inside them or at
+least a kilometre outside; the antimeridian and enclave cases end to end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+
+from tests import geo_oracle
+from tests.unit.test_everywhere import CHUKOTKA_EAST, lesotho_border_points
+
+GTIN = "04601234000116"
+T0 = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
+# Territories judged per map: these, then a seeded random choice up to SAMPLE.
+ALWAYS = {"countries": ["Russia", "Fiji", "Lesotho", "South Africa", "United States of America",
+                        "Kiribati", "New Zealand", "Antarctica"],
+          "us_states": ["02", "15"], "cn_provinces": ["CN-GD", "CN-HI"]}
+SAMPLE = {"countries": 40, "us_states": 16, "cn_provinces": 12}
+POINTS = 2  # inside and outside, per territory
+OUTSIDE_BY_M = 1000.0
+ACCURACY_M = 10.0
+
+
+@pytest.fixture()
+def field(client, admin, make_token):  # type: ignore[no-untyped-def]
+    """import_map(name) -> the map's oracle features; batch(code, n) -> n serials for a
+    territory; scan(serial, lon, lat, at) -> the verdict's body."""
+    inspector = {"Authorization": f"Bearer {make_token('inspector')}"}
+    response = client.post("/api/v1/products", json={"gtin": GTIN, "name": "Tea"}, headers=admin)
+    assert response.status_code == 201, response.get_json()
+
+    class Field:
+        @staticmethod
+        def import_map(name: str) -> dict[str, geo_oracle.Feature]:
+            doc = geo_oracle.shipped_map(name)
+            response = client.post("/api/v1/territories", json=doc, headers=admin)
+            assert response.status_code == 201, response.get_json()
+            return {f.code: f for f in geo_oracle.features(doc)}
+
+        @staticmethod
+        def batch(code: str, quantity: int) -> list[str]:
+            response = client.post("/api/v1/batches", headers=admin, json={
+                "gtin": GTIN, "territory": code, "quantity": quantity})
+            assert response.status_code == 201, response.get_json()
+            codes = client.get(f"/api/v1/batches/{response.get_json()['id']}/codes",
+                               headers=admin).get_data(as_text=True).splitlines()[1:]
+            return [line.split(",")[1] for line in codes]
+
+        @staticmethod
+        def scan(code: str, lon: float, lat: float, at: dt.datetime,
+                 accuracy_m: float = ACCURACY_M) -> dict:
+            response = client.post("/api/v1/scans", headers=inspector, json={
+                "code": code, "latitude": lat, "longitude": lon, "accuracy_m": accuracy_m,
+                "scanned_at": at.isoformat()})
+            assert response.status_code == 201, response.get_json()
+            return response.get_json()
+
+    return Field()
+
+
+@pytest.mark.parametrize("map_name", list(geo_oracle.SHIPPED_MAPS))
+def test_sampled_territories_are_judged_right_inside_and_a_kilometre_outside(field, map_name):
+    features = field.import_map(map_name)
+    rng = random.Random(f"20261206-scans-{map_name}")
+    others = sorted(set(features) - set(ALWAYS[map_name]))
+    chosen = ALWAYS[map_name] + rng.sample(others, SAMPLE[map_name] - len(ALWAYS[map_name]))
+    at = T0
+    judged = 0
+    for code in chosen:
+        feature = features[code]
+        inside = feature.sample_inside(rng, POINTS)
+        outside = feature.sample_outside(rng, POINTS, OUTSIDE_BY_M + ACCURACY_M)
+        serials = field.batch(code, len(inside) + len(outside))
+        for serial, (lon, lat) in zip(serials, inside, strict=False):
+            answer = field.scan(serial, lon, lat, at)
+            assert (answer["verdict"], answer["found_territory"], answer["flags"]) == (
+                "authentic", code, []), (code, lon, lat)
+        for serial, (lon, lat) in zip(serials[len(inside):], outside, strict=True):
+            answer = field.scan(serial, lon, lat, at)
+            assert answer["verdict"] == "diverted", (code, lon, lat, answer)
+            assert answer["found_territory"] != code
+            assert answer["flags"] == ["outside_expected"]
+        judged += len(serials)
+        at += dt.timedelta(days=1)
+    assert judged >= len(chosen) * 2 * POINTS - 2
+
+
+def test_the_edges_of_the_earth_end_to_end(field):
+    field.import_map("countries")
+    russia = field.batch("Russia", len(CHUKOTKA_EAST) + 2)
+    for serial, (lon, lat) in zip(russia, CHUKOTKA_EAST, strict=False):
+        answer = field.scan(serial, lon, lat, T0)
+        assert (answer["verdict"], answer["found_territory"]) == ("authentic", "Russia")
+
+    # One item scanned either side of 180 five minutes apart: 1.8 km, no clone.
+    straddling = russia[-1]
+    first = field.scan(straddling, -179.98, 65.8, T0)
+    second = field.scan(straddling, 179.98, 65.8, T0 + dt.timedelta(minutes=5))
+    assert (first["verdict"], second["verdict"]) == ("authentic", "authentic")
+    assert second["flags"] == []
+
+    # Goods for Lesotho 300 m across its border: the accuracy circle decides.
+    in_lesotho, in_south_africa = lesotho_border_points(300.0)
+    lesotho = field.batch("Lesotho", 2)
+    near = field.scan(lesotho[0], *in_south_africa, T0, accuracy_m=500.0)
+    far = field.scan(lesotho[1], *in_south_africa, T0, accuracy_m=100.0)
+    assert (near["verdict"], near["near_border"], near["violation_id"]) == (
+        "authentic", True, None)
+    assert (far["verdict"], far["found_territory"]) == ("diverted", "South Africa")
+    assert far["violation_id"] is not None
