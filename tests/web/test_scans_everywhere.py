@@ -6,6 +6,7 @@ least a kilometre outside; the antimeridian and enclave cases end to end."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 
 import pytest
@@ -112,3 +113,53 @@ def test_the_edges_of_the_earth_end_to_end(field):
         "authentic", True, None)
     assert (far["verdict"], far["found_territory"]) == ("diverted", "South Africa")
     assert far["violation_id"] is not None
+
+
+def islet(code: str, ring: list[list[float]]) -> dict:
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": code, "name": "Islet"},
+         "geometry": {"type": "Polygon", "coordinates": [ring]}}]}
+
+
+def test_an_import_says_which_features_it_read_across_the_antimeridian(client, admin):
+    response = client.post("/api/v1/territories", headers=admin, json=islet("ISLET", [
+        [179.9, -16.5], [180, -16.5], [-180, -16.5], [-179.9, -16.5], [-179.9, -16.4],
+        [-180, -16.4], [180, -16.4], [179.9, -16.4], [179.9, -16.5]]))
+
+    assert response.status_code == 201
+    (notes,) = response.get_json()["notes"]
+    assert notes["code"] == "ISLET"
+    assert notes["notes"][0] == "split at the antimeridian"
+    assert notes["notes"][1].startswith("read coordinates[0] across the antimeridian")
+    stored = client.get("/api/v1/territories/ISLET", headers=admin).get_json()
+    assert stored["import_notes"] == notes["notes"]
+    assert stored["geometry"]["type"] == "MultiPolygon"
+
+
+def test_a_sliver_round_the_globe_is_refused_and_nothing_is_imported(client, admin):
+    good = islet("GOOD", [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]])
+    sliver = islet("SLIVER", [[179.9, -16.5], [0, -16.5], [-179.9, -16.5], [-179.9, -16.4],
+                              [0, -16.4], [179.9, -16.4], [179.9, -16.5]])
+    both = {"type": "FeatureCollection", "features": good["features"] + sliver["features"]}
+
+    response = client.post("/api/v1/territories", headers=admin, json=both)
+
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_geojson"
+    assert error["message"].startswith(
+        "features[1] (code 'SLIVER', name 'Islet'): coordinates[0] spans 359.8 degrees of"
+        " longitude but only 0.1 of latitude")
+    assert client.get("/api/v1/territories", headers=admin).get_json()["items"] == []
+
+
+def test_the_cli_lists_what_an_import_split(run_cli, tmp_path):
+    path = tmp_path / "countries.geojson"
+    path.write_text(json.dumps(geo_oracle.shipped_map("countries")), encoding="utf-8")
+
+    (result,) = json.loads(run_cli("territories", "import", str(path)).stdout)
+
+    assert result["created"] == 241
+    assert {n["code"]: n["notes"][0] for n in result["notes"]} == {
+        "Russia": "split at the antimeridian", "Fiji": "split at the antimeridian",
+        "Antarctica": "moved longitudes beyond ±180 into -180..180"}
