@@ -13,11 +13,10 @@ from functools import cache
 import numpy as np
 import pytest
 import shapely
-from geographiclib.geodesic import Geodesic
-from geopy.distance import geodesic
 from shapely.geometry import MultiPolygon, Point, Polygon
 
 from tests import geo_oracle
+from tests.geo_oracle import corner_bisector, moved, nearest_on_segment_m
 from tracker.domain import verdicts
 from tracker.domain.geojson import parse_feature_collection
 from tracker.domain.territory_index import TerritoryIndex, TerritoryRecord
@@ -139,8 +138,8 @@ def lesotho_border_points(metres: float) -> tuple[tuple[float, float], tuple[flo
     South Africa), each with that corner as its nearest boundary point."""
     lesotho = country("Lesotho")
     vertex = next(c for c in lesotho.exterior.coords[:-1]
-                  if lesotho.covers(Point(moved(*c, bisector(lesotho, c), 1.0))))
-    inward = bisector(lesotho, vertex)
+                  if lesotho.covers(Point(moved(*c, corner_bisector(lesotho, c), 1.0))))
+    inward = corner_bisector(lesotho, vertex)
     return moved(*vertex, inward, metres), moved(*vertex, inward + 180.0, metres)
 
 
@@ -224,29 +223,6 @@ def test_two_scans_either_side_of_180_seconds_apart_are_a_clone() -> None:
 # --- distances near every boundary, against a reference search ------------------------------
 
 
-def moved(lon: float, lat: float, bearing: float, metres: float) -> tuple[float, float]:
-    point = geodesic(meters=metres).destination((lat, lon), bearing)
-    return point.longitude, point.latitude
-
-
-def bisector(geometry: Polygon, vertex: tuple[float, float]) -> float:
-    """The bearing from a vertex of the polygon's exterior along the bisector of its two
-    edges (into the polygon at a convex corner)."""
-    coords = list(geometry.exterior.coords)[:-1]
-    i = coords.index(vertex)
-    sines = cosines = 0.0
-    for neighbour in (coords[i - 1], coords[(i + 1) % len(coords)]):
-        toward = (vertex[0] + (neighbour[0] - vertex[0]) * 1e-4,
-                  vertex[1] + (neighbour[1] - vertex[1]) * 1e-4)
-        azimuth = math.radians(WGS84.Inverse(vertex[1], vertex[0], toward[1], toward[0])["azi1"])
-        sines += math.sin(azimuth)
-        cosines += math.cos(azimuth)
-    return math.degrees(math.atan2(sines, cosines))
-
-
-WGS84 = Geodesic.WGS84
-
-
 def reference_distance_m(geometry: Polygon | MultiPolygon, lon: float, lat: float) -> float:
     """The geodesic distance from the point to the geometry's boundary, where a boundary
     is the straight longitude/latitude line between vertices: every ring cut into pieces
@@ -274,7 +250,8 @@ def reference_distance_m(geometry: Polygon | MultiPolygon, lon: float, lat: floa
     for i in np.argsort(floor):
         if floor[i] > best:
             break
-        best = min(best, _golden_m(lon, lat, segments[i]))
+        ax, ay, bx, by = (float(v) for v in segments[i])
+        best = min(best, nearest_on_segment_m((lon, lat), (ax, ay), (bx, by)))
     return best
 
 
@@ -283,23 +260,6 @@ def _haversine_m(lon1, lat1, lon2, lat2):
     h = (np.sin((phi2 - phi1) / 2) ** 2
          + np.cos(phi1) * np.cos(phi2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2)
     return 2 * 6_371_008.8 * np.arcsin(np.minimum(1.0, np.sqrt(h)))
-
-
-def _golden_m(lon: float, lat: float, segment: np.ndarray) -> float:
-    ax, ay, bx, by = (float(v) for v in segment)
-
-    def distance(t: float) -> float:
-        return float(WGS84.Inverse(lat, lon, ay + t * (by - ay), ax + t * (bx - ax))["s12"])
-
-    low, high = 0.0, 1.0
-    ratio = (math.sqrt(5) - 1) / 2
-    for _ in range(45):
-        left, right = high - ratio * (high - low), low + ratio * (high - low)
-        if distance(left) < distance(right):
-            high = right
-        else:
-            low = left
-    return min(distance((low + high) / 2), distance(0.0), distance(1.0))
 
 
 def near_boundary_points(geometry: Polygon | MultiPolygon, rng: random.Random, n: int,

@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import shapely
 from geographiclib.geodesic import Geodesic
-from geopy.distance import geodesic
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from tests.conftest import MAPS
+from tests.geo_oracle import corner_bisector, moved, nearest_on_segment_m
 from tracker.domain import territory_index
 from tracker.domain.geojson import parse_feature_collection
 from tracker.domain.territory_index import TerritoryIndex, TerritoryRecord
@@ -101,34 +100,6 @@ def china_us_geometry(code: str) -> Polygon | MultiPolygon:
 # --- moving points with geopy -----------------------------------------------------------
 
 
-def moved(lon: float, lat: float, bearing: float, metres: float) -> tuple[float, float]:
-    """The point reached from (lon, lat) along a geodesic with this bearing."""
-    point = geodesic(meters=metres).destination((lat, lon), bearing)
-    return point.longitude, point.latitude
-
-
-def corner_bisector(geometry: Polygon | MultiPolygon, vertex: tuple[float, float]) -> float:
-    """The bearing from a vertex of the geometry along the bisector of its two edges,
-    on the side of the smaller angle between them."""
-    for ring in shapely.get_rings(shapely.get_parts(geometry)):
-        coords = shapely.get_coordinates(ring)[:-1]
-        matches = [i for i, c in enumerate(coords) if math.dist(c, vertex) < 1e-9]
-        if matches:
-            i = matches[0]
-            break
-    else:
-        raise AssertionError(f"{vertex} is not a vertex of the geometry")
-    here = coords[i]
-    sines = cosines = 0.0
-    for neighbour in (coords[i - 1], coords[(i + 1) % len(coords)]):
-        # The direction in which the edge leaves the vertex (a point just along it).
-        toward = here + (neighbour - here) * 1e-4
-        azimuth = math.radians(WGS84.Inverse(here[1], here[0], toward[1], toward[0])["azi1"])
-        sines += math.sin(azimuth)
-        cosines += math.cos(azimuth)
-    return math.degrees(math.atan2(sines, cosines))
-
-
 def is_convex(geometry: Polygon | MultiPolygon, vertex: tuple[float, float]) -> bool:
     """True when the geometry's corner at the vertex is convex (its bisector leads in)."""
     return bool(geometry.covers(Point(moved(*vertex, corner_bisector(geometry, vertex), 1.0))))
@@ -157,29 +128,6 @@ def inside_by(
     geometry: Polygon | MultiPolygon, vertex: tuple[float, float], metres: float
 ) -> tuple[float, float]:
     return moved(*vertex, corner_bearings(geometry, vertex)[0], metres)
-
-
-def nearest_on_segment_m(
-    point: tuple[float, float], a: tuple[float, float], b: tuple[float, float]
-) -> float:
-    """Reference: the geodesic distance from the point to the longitude/latitude segment
-    a-b, by golden-section search along it (slow, independent of the index)."""
-    lon, lat = point
-
-    def distance(t: float) -> float:
-        return float(WGS84.Inverse(lat, lon, a[1] + t * (b[1] - a[1]), a[0] + t * (b[0] - a[0]))[
-            "s12"
-        ])
-
-    low, high = 0.0, 1.0
-    ratio = (math.sqrt(5) - 1) / 2
-    for _ in range(80):
-        left, right = high - ratio * (high - low), low + ratio * (high - low)
-        if distance(left) < distance(right):
-            high = right
-        else:
-            low = left
-    return distance((low + high) / 2)
 
 
 # Real vertices shared by two neighbours' boundaries, convex for the first.
