@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
@@ -153,20 +153,18 @@ class Feature:
 
     def sample_inside(self, rng: random.Random, n: int) -> list[tuple[float, float]]:
         """Up to n random points inside, each in a polygon chosen at random."""
-        boxes = list(self._boxes())
-        points: list[tuple[float, float]] = []
-        for _ in range(n * 400):
-            if len(points) == n:
-                break
-            west, south, east, north = rng.choice(boxes)
-            lon, lat = rng.uniform(west, east), rng.uniform(south, north)
-            if self.holds(lon, lat):
-                points.append((wrap(float(lon)), float(lat)))
-        return points
+        return self._sample(rng, n, 0.0, self.holds)
 
     def sample_outside(self, rng: random.Random, n: int, metres: float,
                        margin_deg: float = 0.5) -> list[tuple[float, float]]:
         """Up to n random points at least ``metres`` outside, near a random polygon."""
+        return self._sample(rng, n, margin_deg,
+                            lambda lon, lat: self.certainly_outside_by(lon, lat, metres))
+
+    def _sample(self, rng: random.Random, n: int, margin_deg: float,
+                accept: Callable[[float, float], bool]) -> list[tuple[float, float]]:
+        """Up to n random points that ``accept`` takes, drawn in a random polygon's
+        bounding box widened by ``margin_deg``."""
         boxes = list(self._boxes())
         points: list[tuple[float, float]] = []
         for _ in range(n * 400):
@@ -174,8 +172,8 @@ class Feature:
                 break
             west, south, east, north = rng.choice(boxes)
             lon = rng.uniform(west - margin_deg, east + margin_deg)
-            lat = rng.uniform(max(-89.9, south - margin_deg), min(89.9, north + margin_deg))
-            if self.certainly_outside_by(lon, lat, metres):
+            lat = rng.uniform(max(-90.0, south - margin_deg), min(90.0, north + margin_deg))
+            if accept(lon, lat):
                 points.append((wrap(float(lon)), float(lat)))
         return points
 
