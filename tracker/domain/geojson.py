@@ -585,19 +585,20 @@ def _ring_region(ring: _Ring, notes: list[str]) -> _Region:
             " repeated at the end)",
         )
     reading = _reading(ring)
+    region: _Region | None = None
     if reading is _Reading.EDGE:
         across_notes: list[str] = []
-        region = _enclosed(ring, across_notes, across=True)
-        if not region.area.is_empty:
+        across = _enclosed(ring, across_notes, across=True)
+        if not across.area.is_empty:
             notes.append(
                 f"read {ring.path} across the antimeridian: its steps between -180 and 180"
                 f" (at latitude {_edge_latitudes(ring)}) join points of one meridian; drawn"
                 " flat they would run across the whole map"
             )
             notes.extend(across_notes)
-            _refuse_sliver(ring.path, region.area)
-            return region
-    region = _enclosed(ring, notes, across=reading is _Reading.ACROSS)
+            region = across
+    if region is None:
+        region = _enclosed(ring, notes, across=reading is _Reading.ACROSS)
     _refuse_sliver(ring.path, region.area)
     return region
 
