@@ -137,9 +137,10 @@ def tracker_command() -> list[str]:
 def run_cli(db: Engine, database_url: str, tmp_path: Path) -> Any:
     """Run the installed ``tracker`` command as a subprocess against the test database."""
 
-    def run(*args: str, input: str | None = None, check: bool = True
-            ) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "TRACKER_DATABASE_URL": database_url, "TRACKER_DL_BASE": DL_BASE}
+    def run(*args: str, input: str | None = None, check: bool = True,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "TRACKER_DATABASE_URL": database_url, "TRACKER_DL_BASE": DL_BASE,
+               **(env or {})}
         result = subprocess.run([*tracker_command(), *args], input=input, capture_output=True,
                                 text=True, env=env, cwd=tmp_path, timeout=600)
         if check and result.returncode != 0:

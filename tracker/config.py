@@ -21,6 +21,8 @@ class Settings:
     # Verdict settings (used by the scan judge).
     clone_speed_kmh: float = 1000.0
     border_tolerance_m: float = 0.0
+    # Allowance of a scan that no territory holds (at sea, in a coarse map's gaps).
+    offshore_tolerance_m: float = 0.0
     # Helper processes that check big EPCIS documents; None: one per further CPU core.
     helper_processes: int | None = None
 
@@ -38,6 +40,8 @@ class Settings:
             kwargs["clone_speed_kmh"] = float(env["TRACKER_CLONE_SPEED_KMH"])
         if env.get("TRACKER_BORDER_TOLERANCE_M"):
             kwargs["border_tolerance_m"] = float(env["TRACKER_BORDER_TOLERANCE_M"])
+        if env.get("TRACKER_OFFSHORE_TOLERANCE_M"):
+            kwargs["offshore_tolerance_m"] = float(env["TRACKER_OFFSHORE_TOLERANCE_M"])
         if env.get("TRACKER_HELPER_PROCESSES"):
             kwargs["helper_processes"] = max(0, int(env["TRACKER_HELPER_PROCESSES"]))
         return cls(**kwargs)  # type: ignore[arg-type]

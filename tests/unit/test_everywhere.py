@@ -111,16 +111,49 @@ def test_goods_for_russia_scanned_in_chukotka_are_authentic(point, drawing) -> N
     assert judgement.flags == []
 
 
+LORINO_COAST = (-172.0, 65.5)
+
+
 def test_the_chukotka_coast_of_the_50m_map_runs_kilometres_off_the_real_one() -> None:
     # 65.5° N 172° W, on the coast by Lorino, is 2.6 km out at sea in the 1:50m country
-    # map: no territory holds it, whatever the antimeridian. A scan there is judged as the
-    # contract says (farther than the allowance: diverted); a finer map or the border
-    # tolerance setting is the remedy, not the geometry.
+    # map: no territory holds it, whatever the antimeridian. Judged as the contract says,
+    # farther than the allowance it is diverted.
     index = countries()
 
-    assert index.containing(-172.0, 65.5) == []
-    assert index.distance_to_boundary_m(["Russia"], -172.0, 65.5) == pytest.approx(2650.7, abs=1)
-    assert judge_at(index, ["Russia"], -172.0, 65.5, accuracy_m=3000.0).near_border
+    assert index.containing(*LORINO_COAST) == []
+    assert index.distance_to_boundary_m(["Russia"], *LORINO_COAST) == pytest.approx(2650.7, abs=1)
+    assert judge_at(index, ["Russia"], *LORINO_COAST, accuracy_m=20.0).verdict == "diverted"
+    assert judge_at(index, ["Russia"], *LORINO_COAST, accuracy_m=3000.0).near_border
+
+
+@pytest.mark.parametrize(("offshore_m", "verdict", "near_border"),
+                         [(0.0, "diverted", False), (2000.0, "diverted", False),
+                          (3000.0, "authentic", True)])
+def test_the_offshore_tolerance_allows_a_point_in_no_territory_near_the_coast(
+        offshore_m, verdict, near_border) -> None:
+    judgement = verdicts.judge(
+        countries(), latitude=LORINO_COAST[1], longitude=LORINO_COAST[0], at=NOON, known=True,
+        expected_territories=["Russia"], accuracy_m=20.0, offshore_tolerance_m=offshore_m)
+
+    assert (judgement.verdict, judgement.near_border, judgement.found_territory) == (
+        verdict, near_border, None)
+
+
+def test_the_offshore_tolerance_excuses_nothing_inside_another_territory() -> None:
+    # 300 m into South Africa from Lesotho: a territory holds it, so only the accuracy
+    # counts, however large the offshore tolerance.
+    _, in_south_africa = lesotho_border_points(300.0)
+    place = verdicts.locate(countries(), latitude=in_south_africa[1],
+                            longitude=in_south_africa[0], expected_territories=["Lesotho"],
+                            accuracy_m=20.0, offshore_tolerance_m=50_000.0)
+
+    assert (place.found, place.outside, place.near_border) == ("South Africa", True, False)
+
+
+def test_a_negative_offshore_tolerance_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"offshore_tolerance_m must be >= 0, got -1.0"):
+        verdicts.locate(countries(), latitude=0.0, longitude=0.0, expected_territories=[],
+                        offshore_tolerance_m=-1.0)
 
 
 def test_a_point_in_an_enclave_belongs_to_the_enclave_not_the_country_around_it() -> None:

@@ -163,3 +163,22 @@ def test_the_cli_lists_what_an_import_split(run_cli, tmp_path):
     assert {n["code"]: n["notes"][0] for n in result["notes"]} == {
         "Russia": "split at the antimeridian", "Fiji": "split at the antimeridian",
         "Antarctica": "moved longitudes beyond ±180 into -180..180"}
+
+
+def test_the_offshore_tolerance_comes_from_the_environment(db, run_cli, tmp_path):
+    path = tmp_path / "countries.geojson"
+    path.write_text(json.dumps(geo_oracle.shipped_map("countries")), encoding="utf-8")
+    run_cli("territories", "import", str(path))
+    run_cli("products", "create", GTIN, "Tea")
+    run_cli("batches", "issue", "--gtin", GTIN, "--territory", "Russia", "--quantity", "2")
+    out = tmp_path / "codes.csv"
+    run_cli("batches", "codes", "1", "--output", str(out))
+    first, second = (line.split(",")[1] for line in out.read_text().splitlines()[1:])
+    lorino_coast = ("--lat", "65.5", "--lon", "-172.0", "--accuracy", "20")
+
+    strict = json.loads(run_cli("scan", first, *lorino_coast).stdout)
+    lenient = json.loads(run_cli("scan", second, *lorino_coast,
+                                 env={"TRACKER_OFFSHORE_TOLERANCE_M": "5000"}).stdout)
+
+    assert (strict["verdict"], strict["found_territory"]) == ("diverted", None)
+    assert (lenient["verdict"], lenient["near_border"]) == ("authentic", True)

@@ -12,7 +12,10 @@ The verdict is the first rule that applies (contract, "Field scans and verdicts"
    ``clone_speed_kmh``;
 4. ``diverted`` — outside the expected territories and farther than
    ``max(accuracy_m, tolerance_m)`` from their boundary (closer: ``near_border``, no
-   violation);
+   violation). A point that no territory holds (at sea, in a gap of a coarse map) is
+   allowed ``offshore_tolerance_m`` as well: a 1:50m map's coast runs kilometres off the
+   real one. It is 0 unless set, because with maps that leave places out (a China map
+   without Hong Kong) it would excuse a diversion into them;
 5. ``authentic``.
 
 ``Judgement.flags`` lists facts for compliance, from a fixed vocabulary, in this order,
@@ -168,6 +171,7 @@ def judge(
     accuracy_m: float | None = None,
     clone_speed_kmh: float = DEFAULT_CLONE_SPEED_KMH,
     tolerance_m: float = 0.0,
+    offshore_tolerance_m: float = 0.0,
     place: Place | None = None,
 ) -> Judgement:
     """The verdict on a scan at (latitude, longitude) at the aware instant ``at``,
@@ -179,11 +183,12 @@ def judge(
     recalled, destroyed or stolen. ``other_scans``: other scans of the same serial, before
     or after this one. ``expected_territories``: where the item is expected (the function
     ``expected_territories`` computes them). ``accuracy_m``: the scan's GPS accuracy
-    radius, None when not given. ``place``: what ``locate`` says for the same point,
-    expected territories, accuracy and tolerance, when the caller has it already.
+    radius, None when not given. ``offshore_tolerance_m``: the allowance of a point that
+    no territory holds (module docstring, rule 4). ``place``: what ``locate`` says for the
+    same point, expected territories, accuracy and tolerances, when the caller has it.
     """
     scan = ScanPoint(latitude, longitude, at)
-    _check_allowance(accuracy_m, tolerance_m)
+    _check_allowance(accuracy_m, tolerance_m, offshore_tolerance_m)
     found = place.found if place is not None else index.most_specific(scan.lon, scan.lat)
     flags: list[str] = []
 
@@ -210,8 +215,9 @@ def judge(
         flags += ["clone_speed_exceeded", f"speed_kmh={shown}"]
 
     if place is None:
-        place = Place(found, *_against_boundary(index, expected_codes, scan.lon, scan.lat,
-                                                accuracy_m, tolerance_m))
+        place = Place(found, *_against_boundary(
+            index, expected_codes, scan.lon, scan.lat,
+            _allowance(found, accuracy_m, tolerance_m, offshore_tolerance_m)))
     flags += place.flags
 
     if recalled:
@@ -245,13 +251,14 @@ class Place:
 
 def locate(index: TerritoryIndex, *, latitude: float, longitude: float,
            expected_territories: Sequence[str], accuracy_m: float | None = None,
-           tolerance_m: float = 0.0) -> Place:
+           tolerance_m: float = 0.0, offshore_tolerance_m: float = 0.0) -> Place:
     """The place part of ``judge`` (same arguments, same meaning)."""
-    _check_allowance(accuracy_m, tolerance_m)
+    _check_allowance(accuracy_m, tolerance_m, offshore_tolerance_m)
     _check_point(latitude, longitude)
-    return Place(index.most_specific(longitude, latitude),
-                 *_against_boundary(index, sorted(set(expected_territories)), longitude,
-                                    latitude, accuracy_m, tolerance_m))
+    found = index.most_specific(longitude, latitude)
+    return Place(found, *_against_boundary(
+        index, sorted(set(expected_territories)), longitude, latitude,
+        _allowance(found, accuracy_m, tolerance_m, offshore_tolerance_m)))
 
 
 def _check_point(lat: float, lon: float) -> None:
@@ -259,20 +266,29 @@ def _check_point(lat: float, lon: float) -> None:
         raise ValueError(f"({lat!r}, {lon!r}) is not a latitude/longitude point")
 
 
-def _check_allowance(accuracy_m: float | None, tolerance_m: float) -> None:
+def _check_allowance(accuracy_m: float | None, tolerance_m: float,
+                     offshore_tolerance_m: float) -> None:
     if accuracy_m is not None and not (math.isfinite(accuracy_m) and accuracy_m >= 0):
         raise ValueError(f"accuracy_m must be a finite number of metres >= 0, got {accuracy_m!r}")
-    if not tolerance_m >= 0:
-        raise ValueError(f"tolerance_m must be >= 0, got {tolerance_m!r}")
+    for name, value in (("tolerance_m", tolerance_m),
+                        ("offshore_tolerance_m", offshore_tolerance_m)):
+        if not value >= 0:
+            raise ValueError(f"{name} must be >= 0, got {value!r}")
+
+
+def _allowance(found: str | None, accuracy_m: float | None, tolerance_m: float,
+               offshore_tolerance_m: float) -> float:
+    """How far outside the expected territories a point may lie and still not be called
+    diverted (rule 4)."""
+    allowance = max(accuracy_m or 0.0, tolerance_m)
+    return allowance if found is not None else max(allowance, offshore_tolerance_m)
 
 
 def _against_boundary(index: TerritoryIndex, codes: list[str], lon: float, lat: float,
-                      accuracy_m: float | None, tolerance_m: float
-                      ) -> tuple[bool, bool, bool]:
+                      allowance: float) -> tuple[bool, bool, bool]:
     """(outside, near_border, no_expected_area) of the point against the territories."""
     if index.contains_point(codes, lon, lat):
         return False, False, False
-    allowance = max(accuracy_m or 0.0, tolerance_m)
     distance = index.distance_to_boundary_m(codes, lon, lat, exact_within=allowance)
     if math.isinf(distance):
         return False, False, True

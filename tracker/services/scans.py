@@ -271,13 +271,15 @@ def judge_scan(db: DirectConnection, request: ScanRequest, *, actor: Actor,
     judge_inputs: dict[str, Any] = dict(
         index=index, latitude=request.latitude, longitude=request.longitude, at=scanned_at,
         accuracy_m=request.accuracy_m, tolerance_m=settings.border_tolerance_m,
+        offshore_tolerance_m=settings.offshore_tolerance_m,
         clone_speed_kmh=settings.clone_speed_kmh, known=item.batch is not None,
         check_ok=parsed.serial_well_formed, gtin_matches=item.gtin_matches,
         recalled=recalled, expected_territories=expected)
     # The geometry now; the clone check needs the other scans, read under the write lock.
     place = verdicts.locate(index, latitude=request.latitude, longitude=request.longitude,
                             expected_territories=expected, accuracy_m=request.accuracy_m,
-                            tolerance_m=settings.border_tolerance_m)
+                            tolerance_m=settings.border_tolerance_m,
+                            offshore_tolerance_m=settings.offshore_tolerance_m)
     # Only a scan outside the expected territories can be judged diverted.
     responsible = (verdicts.responsible_party(handoffs, authorised, last_custodian)
                    if item.batch is not None and item.gtin_matches and place.outside
