@@ -18,7 +18,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon
 from tests import geo_oracle
 from tests.geo_oracle import corner_bisector, moved, nearest_on_segment_m
 from tracker.domain import verdicts
-from tracker.domain.geojson import parse_feature_collection
+from tracker.domain.geojson import bounding_box, parse_feature_collection
 from tracker.domain.territory_index import TerritoryIndex, TerritoryRecord
 from tracker.domain.verdicts import ScanPoint
 
@@ -339,3 +339,28 @@ def test_distance_near_every_boundary_is_the_exact_geodesic_one(map_name) -> Non
                 assert (quick > threshold) == (expected > threshold), (feature.code, lon, lat)
             checked += 1
     assert checked >= len(features) + 6 * len(ACROSS_180[map_name])
+
+
+# --- bounding boxes -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("code", "expected"), [
+    ("Russia", (19.60, 41.20, -169.73, 81.85)),
+    ("Fiji", (174.59, -21.71, -178.25, -12.48)),
+    ("United States of America", (172.49, 18.96, -66.99, 71.41)),
+    ("China", (73.61, 18.22, 134.75, 53.56)),
+    ("Antarctica", (-180.0, -90.0, 180.0, -60.52)),
+])
+def test_a_box_runs_east_across_180_when_that_is_the_smaller_box(code, expected) -> None:
+    # RFC 7946 section 5.2: west greater than east for a box across the antimeridian.
+    assert bounding_box(country(code)) == pytest.approx(expected, abs=0.01)
+
+
+@pytest.mark.parametrize("map_name", list(geo_oracle.SHIPPED_MAPS))
+def test_every_box_holds_its_territory(map_name) -> None:
+    for feature in parse_feature_collection(geo_oracle.shipped_map(map_name)):
+        assert feature.geometry is not None
+        west, south, east, north = bounding_box(feature.geometry)
+        for lon, lat in shapely.get_coordinates(feature.geometry):
+            inside = west <= lon <= east if west <= east else (lon >= west or lon <= east)
+            assert inside and south <= lat <= north, (feature.code, lon, lat)

@@ -134,6 +134,7 @@ def test_an_import_says_which_features_it_read_across_the_antimeridian(client, a
     stored = client.get("/api/v1/territories/ISLET", headers=admin).get_json()
     assert stored["import_notes"] == notes["notes"]
     assert stored["geometry"]["type"] == "MultiPolygon"
+    assert stored["bbox"] == [179.9, -16.5, -179.9, -16.4]  # across 180, RFC 7946 5.2
 
 
 def test_a_sliver_round_the_globe_is_refused_and_nothing_is_imported(client, admin):

@@ -192,6 +192,36 @@ def order_for_insert(features: Sequence[TerritoryFeature]) -> list[TerritoryFeat
     return ordered
 
 
+def bounding_box(geometry: Geometry) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of a geometry read by this module, as RFC 7946
+    section 5.2 writes it: for a territory across the antimeridian, west is greater
+    than east (the box runs east from west across 180), so that the box is the smallest
+    one and not a band round the globe.
+
+    >>> pacific = MultiPolygon([box(178, -17, 180, -16), box(-180, -17, -179, -16)])
+    >>> bounding_box(pacific)
+    (178.0, -17.0, -179.0, -16.0)
+    """
+    spans = sorted((part.bounds[0], part.bounds[2]) for part in shapely.get_parts(geometry))
+    _, south, _, north = geometry.bounds
+    merged: list[list[float]] = []
+    for west, east in spans:
+        if merged and west <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], east)
+        else:
+            merged.append([west, east])
+    # The widest stretch of longitude no part covers: round the back (east of the last
+    # span to west of the first), or between two spans, which puts 180 inside the box.
+    widest = merged[0][0] + 360.0 - merged[-1][1]
+    between: tuple[float, float] | None = None
+    for (_, end), (start, _) in pairwise(merged):
+        if start - end > widest:
+            widest, between = start - end, (end, start)
+    if between is None:
+        return merged[0][0], south, merged[-1][1], north
+    return between[1], south, between[0], north
+
+
 # --- features --------------------------------------------------------------------------
 
 

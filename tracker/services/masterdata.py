@@ -9,7 +9,7 @@ import shapely
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracker.domain.geojson import order_for_insert, parse_feature_collection
+from tracker.domain.geojson import bounding_box, order_for_insert, parse_feature_collection
 from tracker.domain.gs1 import normalise_gtin
 from tracker.errors import Conflict, InvalidGeoJSON, InvalidInput, NotFound
 from tracker.models import Party, PartyRole, Product, Territory
@@ -55,8 +55,9 @@ def import_territories(
             territory.min_lon = territory.min_lat = territory.max_lon = territory.max_lat = None
         else:
             territory.geometry_wkb = shapely.to_wkb(feature.geometry)
+            # RFC 7946's box: min_lon > max_lon for a territory across the antimeridian.
             (territory.min_lon, territory.min_lat,
-             territory.max_lon, territory.max_lat) = (float(v) for v in feature.geometry.bounds)
+             territory.max_lon, territory.max_lat) = bounding_box(feature.geometry)
         if feature.parent_code is None:
             territory.parent = None
         else:
