@@ -20,11 +20,12 @@ from tracker.models.scan import (
     Verdict,
     Violation,
     ViolationAudit,
+    ViolationComment,
     ViolationStatus,
     ViolationType,
 )
 from tracker.models.territory import Territory
-from tracker.models.user import ApiToken, Role, User
+from tracker.models.user import ApiToken, Role, User, WebSession
 
 __all__ = [
     "CLOSED_STATUSES",
@@ -44,6 +45,7 @@ __all__ = [
     "Verdict",
     "Violation",
     "ViolationAudit",
+    "ViolationComment",
     "ViolationStatus",
     "ViolationType",
     "ApiToken",
@@ -56,5 +58,6 @@ __all__ = [
     "Serial",
     "Territory",
     "User",
+    "WebSession",
     "party_territories",
 ]

@@ -101,6 +101,9 @@ class Violation(Base):
     opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_scan_at: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The compliance officer working the case.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"),
+                                                    index=True)
 
 
 class ViolationAudit(Base):
@@ -117,3 +120,16 @@ class ViolationAudit(Base):
     from_status: Mapped[str | None] = mapped_column(String(30))
     to_status: Mapped[str | None] = mapped_column(String(30))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class ViolationComment(Base):
+    """A remark on a case by someone working it."""
+
+    __tablename__ = "violation_comments"
+
+    id: Mapped[intpk]
+    violation_id: Mapped[int] = mapped_column(ForeignKey("violations.id", ondelete="CASCADE"),
+                                              index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    author: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
