@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run install test test-sqlite test-postgres bench lint clean
+.PHONY: run install test test-sqlite test-postgres bench lint translations clean
 
 run: install
 	$(BIN)/tracker db upgrade
@@ -38,6 +38,14 @@ test-postgres: install
 
 bench: install
 	$(BIN)/python bench/issue_bench.py
+
+# After changing a visible string: extract, merge into the Chinese catalogue, translate the
+# new entries in web/translations/zh/LC_MESSAGES/messages.po, then run this again to compile.
+translations: install
+	$(BIN)/pybabel extract -F web/babel.cfg -k _l -k lazy_gettext --no-location \
+	  -o web/translations/messages.pot .
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations -l zh --width 100
+	$(BIN)/pybabel compile -d web/translations
 
 lint: install
 	$(BIN)/python -m ruff check tracker web tests bench

@@ -3,8 +3,25 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+def default_secret_key() -> str:
+    """A key kept in ``instance/secret_key``, made once: every server process and restart
+    signs with the same key. Set TRACKER_SECRET_KEY in production instead."""
+    path = Path.cwd() / "instance" / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first
+        else:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_hex(32))
+    return path.read_text().strip()
 
 
 def default_database_url() -> str:
@@ -23,6 +40,11 @@ class Settings:
     border_tolerance_m: float = 0.0
     # Allowance of a scan that no territory holds (at sea, in a coarse map's gaps).
     offshore_tolerance_m: float = 0.0
+    # Pages: the key signing CSRF tokens (sessions are kept on the server), how long an
+    # unused session lives, and the time zone pages show times in.
+    secret_key: str = field(default_factory=default_secret_key)
+    session_idle_minutes: float = 30.0
+    timezone: str = "UTC"
     # Helper processes that check big EPCIS documents; None: one per further CPU core.
     helper_processes: int | None = None
 
@@ -42,6 +64,12 @@ class Settings:
             kwargs["border_tolerance_m"] = float(env["TRACKER_BORDER_TOLERANCE_M"])
         if env.get("TRACKER_OFFSHORE_TOLERANCE_M"):
             kwargs["offshore_tolerance_m"] = float(env["TRACKER_OFFSHORE_TOLERANCE_M"])
+        if env.get("TRACKER_SECRET_KEY"):
+            kwargs["secret_key"] = env["TRACKER_SECRET_KEY"]
+        if env.get("TRACKER_SESSION_IDLE_MINUTES"):
+            kwargs["session_idle_minutes"] = float(env["TRACKER_SESSION_IDLE_MINUTES"])
+        if env.get("TRACKER_TIMEZONE"):
+            kwargs["timezone"] = env["TRACKER_TIMEZONE"]
         if env.get("TRACKER_HELPER_PROCESSES"):
             kwargs["helper_processes"] = max(0, int(env["TRACKER_HELPER_PROCESSES"]))
         return cls(**kwargs)  # type: ignore[arg-type]

@@ -19,15 +19,38 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         app.config.update(config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    from web import db, errors, pages
+    from web import (
+        admin,
+        auth,
+        compliance,
+        db,
+        errors,
+        i18n,
+        inspector,
+        layout,
+        pages,
+        portal,
+        security,
+        sessions,
+    )
     from web.api import bp as api_bp
 
-    db.init_app(app, settings or Settings.from_env())
+    settings = settings or Settings.from_env()
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = settings.secret_key
+    app.config.setdefault("SESSION_IDLE_MINUTES", settings.session_idle_minutes)
+    db.init_app(app, settings)
     if not app.config.get("TESTING"):
         from tracker.domain.epcis import warm_up
 
         warm_up()
     errors.init_app(app)
+    sessions.init_app(app)
+    auth.init_app(app)
+    i18n.init_app(app, timezone=settings.timezone)
+    security.init_app(app)
+    layout.init_app(app)
     app.register_blueprint(api_bp)
-    app.register_blueprint(pages.bp)
+    for area in (pages, compliance, admin, portal, inspector):
+        app.register_blueprint(area.bp)
     return app

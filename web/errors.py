@@ -55,12 +55,36 @@ def init_app(app: Flask) -> None:
         return error_response(status_for(exc), exc.code, exc.message, exc.details)
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException) -> Response | HTTPException:
+    def _http_error(exc: HTTPException) -> Response | HTTPException | tuple[str, int]:
         if not request.path.startswith("/api/"):
-            return exc
+            return page_error(exc)
         status = exc.code or 500
         message = exc.description or exc.name
         if status == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH")
             message = f"the request body is larger than the limit of {limit:,} bytes"
         return error_response(status, HTTP_CODES.get(status, "http_error"), message)
+
+
+def page_error(exc: HTTPException) -> HTTPException | tuple[str, int]:
+    """A page's error in the site's layout, in the reader's language."""
+    from flask import render_template
+    from flask_babel import gettext as _
+
+    status = exc.code or 500
+    texts = {
+        400: (_("The request could not be handled"),
+              _("The form may have expired. Go back, reload the page and try again.")),
+        403: (_("Not allowed"),
+              _("Your role does not give access to this page. Ask an administrator if you"
+                " need it.")),
+        404: (_("Page not found"),
+              _("There is no page at this address. Check the link, or start from your home"
+                " page.")),
+        405: (_("Not allowed"), _("This page cannot be used that way.")),
+    }
+    if status not in texts:
+        return exc
+    heading, explanation = texts[status]
+    return render_template("errors/error.html", status=status, heading=heading,
+                           explanation=explanation), status

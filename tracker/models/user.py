@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String
