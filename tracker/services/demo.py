@@ -46,6 +46,10 @@ CITIES = [
     ("US-CA-SF", "San Francisco Bay", "US-CA", (-122.55, 37.40, -121.80, 37.95)),
     ("US-NY-NYC", "New York City", "US-NY", (-74.26, 40.49, -73.70, 40.92)),
 ]
+# Chinese names, as the China map carries them for provinces (properties.name_zh).
+CITY_NAMES_ZH = {"CN-GD-GZ": "广州市", "CN-GD-SZ": "深圳市", "CN-ZJ-HZ": "杭州市",
+                 "CN-SC-CD": "成都市", "US-CA-LA": "洛杉矶", "US-CA-SF": "旧金山湾区",
+                 "US-NY-NYC": "纽约市"}
 
 BRAND_PREFIX = "6901234"
 BRAND = ("urn:epc:id:pgln:6901234.00001", "Lotus Tea Co.")
@@ -114,11 +118,12 @@ def us_states() -> dict[str, Any]:
 
 
 def regions() -> dict[str, Any]:
-    def region(code: str, name: str) -> dict[str, Any]:
-        return {"type": "Feature", "properties": {"code": code, "name": name}, "geometry": None}
+    def region(code: str, name: str, name_zh: str) -> dict[str, Any]:
+        return {"type": "Feature", "properties": {"code": code, "name": name, "name_zh": name_zh},
+                "geometry": None}
 
     return {"type": "FeatureCollection",
-            "features": [region("CN", "China"), region("US", "United States")]}
+            "features": [region("CN", "China", "中国"), region("US", "United States", "美国")]}
 
 
 def cities() -> dict[str, Any]:
@@ -126,7 +131,8 @@ def cities() -> dict[str, Any]:
     for code, name, parent, (x0, y0, x1, y1) in CITIES:
         ring = [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
         features.append({"type": "Feature",
-                         "properties": {"code": code, "name": name, "parent": parent},
+                         "properties": {"code": code, "name": name, "parent": parent,
+                                        "name_zh": CITY_NAMES_ZH[code]},
                          "geometry": {"type": "Polygon", "coordinates": [ring]}})
     return {"type": "FeatureCollection", "features": features}
 

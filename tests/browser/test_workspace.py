@@ -1,0 +1,134 @@
+"""The compliance workspace in Chromium: an inspector's diverted scan through the API,
+then compliance signs in and sees it on the overview; the same in Chinese; other roles
+are turned away; the language switch sticks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import urllib.request
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.pages import PASSWORDS
+from tracker.db import make_session_factory
+from tracker.models import Serial
+from tracker.services import demo, issuing, masterdata
+from tracker.services.auth import SYSTEM, create_user
+
+GTIN = demo.demo_gtin("00011")
+BRAND, T1 = demo.pgln("00001"), demo.pgln("10001")
+HANGZHOU = (30.27, 120.15)
+
+
+@pytest.fixture()
+def field(db, settings, live_server):  # type: ignore[no-untyped-def]
+    """The China map, a brand and a Guangdong distributor, users of every role, and one
+    item of a Guangdong batch scanned in Hangzhou by an inspector through the API."""
+    with make_session_factory(db)() as session, session.begin():
+        for collection, prop in [(demo.regions(), None),
+                                 (demo.china_provinces(), "iso_3166_2"), (demo.us_states(), None),
+                                 (demo.cities(), None)]:
+            masterdata.import_territories(session, collection=collection, code_property=prop,
+                                          actor=SYSTEM)
+        masterdata.create_product(session, gtin=GTIN, name="Jasmine tea", actor=SYSTEM)
+        masterdata.create_party(session, id=BRAND, name="Brand", role="brand",
+                                territories=["CN"], parent=None, actor=SYSTEM)
+        masterdata.create_party(session, id=T1, name="<script>alert(1)</script> Trading",
+                                role="distributor", territories=["CN-GD"], parent=BRAND,
+                                actor=SYSTEM)
+        batch = issuing.issue_batch(session, gtin=GTIN, territory="CN-GD", quantity=3,
+                                    party=BRAND, actor=SYSTEM, settings=settings)
+        tokens = {}
+        for role, password in PASSWORDS.items():
+            _, tokens[role] = create_user(session, name=f"{role}-user", role=role,
+                                          password=password,
+                                          party_id=T1 if role == "distributor" else None,
+                                          actor=SYSTEM)
+        serial = session.scalar(select(Serial.serial).where(Serial.batch_id == batch.id)
+                                .order_by(Serial.serial))
+    answer = post_json(f"{live_server}/api/v1/scans", tokens["inspector"], {
+        "code": f"https://id.example.com/01/{GTIN}/21/{serial}", "latitude": HANGZHOU[0],
+        "longitude": HANGZHOU[1], "accuracy_m": 15,
+        "scanned_at": dt.datetime.now(dt.UTC).isoformat()})
+    assert answer["verdict"] == "diverted"
+    return {"serial": serial, "violation": answer["violation_id"]}
+
+
+def post_json(url: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Authorization": f"Bearer {token}",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def test_compliance_signs_in_and_sees_the_diverted_scan_on_the_overview(person, field):
+    you = person()
+    you.page.goto("/")
+    assert you.page.locator("h1").inner_text() == "Stop channel diversion"
+    you.shot("front-page")
+
+    you.page.click("text=Sign in >> nth=-1")
+    you.shot("sign-in")
+    you.sign_in("compliance-user", PASSWORDS["compliance"])
+
+    assert you.page.url.endswith("/compliance/")
+    assert you.page.locator("h1").inner_text() == "What needs attention"
+    assert you.page.locator("[data-open-type=diverted] .stat").inner_text() == "1"
+    assert you.page.locator("[data-open-territory=CN-ZJ-HZ]").inner_text() == "1"
+    assert "Hangzhou (CN-ZJ-HZ)" in you.page.locator("table").last.inner_text()
+    trend = you.page.evaluate(
+        "document.querySelector('canvas[data-chart=trend]').chart.data.datasets[0].data")
+    assert (len(trend), trend[-1], sum(trend)) == (30, 1, 1)
+    you.shot("overview")
+
+    you.page.click("[data-open-type=diverted]")
+    assert "type=diverted" in you.page.url
+
+
+def test_the_overview_in_chinese(person, field):
+    you = person(locale="zh-CN")
+    you.sign_in("compliance-user", PASSWORDS["compliance"])
+
+    assert you.page.locator("h1").inner_text() == "待关注事项"
+    assert "窜货" in you.page.locator("[data-open-type=diverted]").inner_text()
+    # Territory names from the map's name_zh.
+    assert "浙江" in you.page.locator("main").inner_text() or "杭州" in you.page.locator(
+        "main").inner_text()
+    you.shot("overview-zh")
+
+
+def test_the_language_switch_sticks_across_pages_and_sign_out(person, field):
+    you = person(locale="en-US")
+    you.sign_in("compliance-user", PASSWORDS["compliance"])
+    you.page.select_option("#lang", "zh")
+    you.page.wait_for_load_state()
+    assert you.page.locator("h1").inner_text() == "待关注事项"
+
+    you.page.click("text=退出登录")
+    assert you.page.locator("h1").inner_text() == "制止窜货"
+    you.shot("signed-out-zh")
+
+
+@pytest.mark.parametrize("role", ["inspector", "distributor"])
+def test_other_roles_are_turned_away_from_the_compliance_pages(person, field, role):
+    you = person()
+    you.sign_in(f"{role}-user", PASSWORDS[role])
+    response = you.page.goto("/compliance/")
+
+    assert response.status == 403
+    assert you.page.locator("h1").inner_text() == "Not allowed"
+    you.shot(f"{role}-refused")
+
+
+def test_on_a_phone_the_navigation_folds_into_a_menu(person, field):
+    you = person(width=390, height=844)
+    you.sign_in("compliance-user", PASSWORDS["compliance"])
+
+    assert not you.page.locator("a.nav-link", has_text="Violations").is_visible()
+    you.page.click("button.navbar-toggler")
+    you.page.locator("a.nav-link", has_text="Violations").wait_for(state="visible")
+    you.shot("phone-menu")
