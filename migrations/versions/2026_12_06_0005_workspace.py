@@ -1,5 +1,5 @@
-"""the compliance workspace: server-side web sessions, case assignees and comments, and
-each user's last visit
+"""the compliance workspace: server-side web sessions, case assignees and comments, each
+user's last visit, and receipts indexed by time for the reports
 
 Revision ID: 0005
 Revises: 0004
@@ -15,6 +15,8 @@ revision: str = '0005'
 down_revision: Union[str, Sequence[str], None] = '0004'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
+
+RECEIPTS = sa.text("kind = 'receive'")
 
 
 def upgrade() -> None:
@@ -52,9 +54,12 @@ def upgrade() -> None:
         batch.create_index(op.f('ix_violations_assignee_id'), ['assignee_id'])
     with op.batch_alter_table('users') as batch:
         batch.add_column(sa.Column('last_visit_at', sa.DateTime(timezone=True), nullable=True))
+    op.create_index('ix_custody_moves_receipts', 'custody_moves', ['at', 'to_party', 'key'],
+                    sqlite_where=RECEIPTS, postgresql_where=RECEIPTS)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_custody_moves_receipts', table_name='custody_moves')
     with op.batch_alter_table('users') as batch:
         batch.drop_column('last_visit_at')
     with op.batch_alter_table('violations') as batch:

@@ -16,6 +16,7 @@ from tracker.models.party import Party, PartyRole, party_territories
 from tracker.models.product import Product
 from tracker.models.scan import (
     CLOSED_STATUSES,
+    CONFIRMED_STATUSES,
     Scan,
     Verdict,
     Violation,
@@ -29,6 +30,7 @@ from tracker.models.user import ApiToken, Role, User, WebSession
 
 __all__ = [
     "CLOSED_STATUSES",
+    "CONFIRMED_STATUSES",
     "CaptureJob",
     "CaptureStatus",
     "Container",

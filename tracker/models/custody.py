@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.db import Base, created_at, enum_type, intpk, utcnow
@@ -54,11 +54,22 @@ class CustodyState(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+# The predicate of the receipts index, as SQL text: a query must say it the same way (a
+# literal, not a bound parameter) for SQLite to use the partial index.
+RECEIPTS = "kind = 'receive'"
+
+
 class CustodyMove(Base):
     """One item's custody history: every hand-off, receipt, packing and disposition."""
 
     __tablename__ = "custody_moves"
-    __table_args__ = (Index("ix_custody_moves_key_at", "key", "at"),)
+    __table_args__ = (
+        Index("ix_custody_moves_key_at", "key", "at"),
+        # Receipts by time, for the reports (units each distributor received in a
+        # period); partial, so the other moves write no entry.
+        Index("ix_custody_moves_receipts", "at", "to_party", "key",
+              sqlite_where=text(RECEIPTS), postgresql_where=text(RECEIPTS)),
+    )
 
     id: Mapped[intpk]
     key: Mapped[str] = mapped_column(String(500))

@@ -27,6 +27,8 @@ class ViolationStatus(enum.StrEnum):
 
 
 CLOSED_STATUSES = (ViolationStatus.DISMISSED, ViolationStatus.RESOLVED)
+# Found true by compliance: confirmed, or resolved (which only follows confirmed).
+CONFIRMED_STATUSES = (ViolationStatus.CONFIRMED, ViolationStatus.RESOLVED)
 
 
 class Scan(Base):

@@ -46,4 +46,4 @@ def forget_tokens() -> None:
 
 
 # Registers the routes on bp.
-from web.api import batches, custody, epcis, masterdata, meta, verdicts  # noqa: E402,F401
+from web.api import batches, custody, epcis, masterdata, meta, reports, verdicts  # noqa: E402,F401

@@ -84,6 +84,15 @@ def _query(name: str, schema: str = "string") -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": {"type": schema}}
 
 
+def _report(summary: str) -> dict[str, Any]:
+    """A report: JSON by default, CSV with ?format=csv; since/until are dates or instants."""
+    op = _op(summary, params=[_query("since"), _query("until"), _query("format")],
+             errors=(422,))
+    op["responses"]["200"]["content"]["text/csv"] = {}
+    op["parameters"][2]["schema"] = {"type": "string", "enum": ["json", "csv"]}
+    return op
+
+
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {"title": "tracker API", "version": "1",
@@ -199,6 +208,12 @@ SPEC: dict[str, Any] = {
             "patch": _op("Review: change status with a note", body="Review",
                          params=[_path("id", "integer")], errors=(404, 409, 422)),
         },
+        "/reports/flows": {"get": _report(
+            "Diversion flows: diverted violations opened in the period, per expected and "
+            "found territory")},
+        "/reports/scorecard": {"get": _report(
+            "Per distributor: units received, violations, rate per 1,000, confirmed, "
+            "repeat offender")},
     },
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
