@@ -45,6 +45,9 @@ class Settings:
     secret_key: str = field(default_factory=default_secret_key)
     session_idle_minutes: float = 30.0
     timezone: str = "UTC"
+    # A tile server for the maps behind the territories ({z}/{x}/{y} URL); none by default:
+    # territories are drawn from their own outlines.
+    map_tile_url: str = ""
     # Helper processes that check big EPCIS documents; None: one per further CPU core.
     helper_processes: int | None = None
 
@@ -70,6 +73,8 @@ class Settings:
             kwargs["session_idle_minutes"] = float(env["TRACKER_SESSION_IDLE_MINUTES"])
         if env.get("TRACKER_TIMEZONE"):
             kwargs["timezone"] = env["TRACKER_TIMEZONE"]
+        if env.get("TRACKER_MAP_TILE_URL"):
+            kwargs["map_tile_url"] = env["TRACKER_MAP_TILE_URL"]
         if env.get("TRACKER_HELPER_PROCESSES"):
             kwargs["helper_processes"] = max(0, int(env["TRACKER_HELPER_PROCESSES"]))
         return cls(**kwargs)  # type: ignore[arg-type]

@@ -95,6 +95,18 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def utc_day(dialect: str, column: Any) -> Any:
+    """The UTC calendar day of a timestamp column, in SQL (SQLite stores UTC text);
+    ``as_date`` reads the result back."""
+    if dialect == "postgresql":
+        return func.date(func.timezone("UTC", column))
+    return func.date(column)
+
+
+def as_date(value: object) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
 def enum_type(cls: type[enum.Enum], name: str, length: int = 30) -> Enum:
     """An enum stored by value as a checked string, the same on SQLite and PostgreSQL."""
     return Enum(cls, values_callable=lambda e: [m.value for m in e], native_enum=False,

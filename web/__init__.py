@@ -30,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         layout,
         pages,
         portal,
+        reports,
         security,
         sessions,
     )
@@ -39,6 +40,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.secret_key
     app.config.setdefault("SESSION_IDLE_MINUTES", settings.session_idle_minutes)
+    app.config.setdefault("MAP_TILE_URL", settings.map_tile_url)
     db.init_app(app, settings)
     if not app.config.get("TESTING"):
         from tracker.domain.epcis import warm_up
@@ -51,6 +53,6 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     security.init_app(app)
     layout.init_app(app)
     app.register_blueprint(api_bp)
-    for area in (pages, compliance, admin, portal, inspector):
+    for area in (pages, compliance, reports, admin, portal, inspector):
         app.register_blueprint(area.bp)
     return app

@@ -51,7 +51,9 @@ def error_response(status: int, code: str, message: str, details: object = None)
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(errors.TrackerError)
-    def _tracker_error(exc: errors.TrackerError) -> Response:
+    def _tracker_error(exc: errors.TrackerError) -> Response | tuple[str, int]:
+        if not request.path.startswith("/api/"):
+            return _page_problem(status_for(exc), exc.message)
         return error_response(status_for(exc), exc.code, exc.message, exc.details)
 
     @app.errorhandler(HTTPException)
@@ -88,3 +90,14 @@ def page_error(exc: HTTPException) -> HTTPException | tuple[str, int]:
     heading, explanation = texts[status]
     return render_template("errors/error.html", status=status, heading=heading,
                            explanation=explanation), status
+
+
+def _page_problem(status: int, message: str) -> tuple[str, int]:
+    """A refusal of the core's on a page: the layout, the core's own sentence."""
+    from flask import render_template
+    from flask_babel import gettext as _
+
+    headings = {403: _("Not allowed"), 404: _("Page not found")}
+    heading = headings.get(status, _("The request could not be handled"))
+    return render_template("errors/error.html", status=status, heading=heading,
+                           explanation=message), status

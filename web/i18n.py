@@ -57,4 +57,4 @@ def init_app(app: Flask, *, timezone: str = "UTC") -> None:
     @app.context_processor
     def _helpers() -> dict[str, Any]:
         return {"languages": LANGUAGES, "language": language, "when": when, "number": number,
-                "territory_label": territory_label}
+                "territory_label": territory_label, "timedelta": dt.timedelta}

@@ -13,9 +13,10 @@ from tracker.models import Role
 
 NAVIGATION: dict[Role, list[tuple[str, Any]]] = {
     Role.COMPLIANCE: [("compliance.home", _l("Overview")),
-                      ("compliance.queue", _l("Violations"))],
+                      ("compliance.queue", _l("Violations")),
+                      ("reports.overview", _l("Reports"))],
     Role.ADMIN: [("admin.home", _l("Administration")), ("compliance.home", _l("Overview")),
-                 ("compliance.queue", _l("Violations"))],
+                 ("compliance.queue", _l("Violations")), ("reports.overview", _l("Reports"))],
     Role.DISTRIBUTOR: [("portal.home", _l("My distribution"))],
     Role.INSPECTOR: [("inspector.home", _l("My scans"))],
 }
@@ -26,6 +27,9 @@ VERDICT_LABELS = {**VIOLATION_TYPE_LABELS, "authentic": _l("Authentic")}
 STATUS_LABELS = {"open": _l("Open"), "investigating": _l("Investigating"),
                  "confirmed": _l("Confirmed"), "dismissed": _l("Dismissed"),
                  "resolved": _l("Resolved")}
+
+MOVE_LABELS = {"ship": _l("Shipped"), "receive": _l("Received"), "pack": _l("Packed"),
+               "unpack": _l("Unpacked"), "dispose": _l("Disposed"), "void": _l("Voided")}
 
 ROLE_LABELS = {Role.ADMIN: _l("administrator"), Role.COMPLIANCE: _l("compliance"),
                Role.INSPECTOR: _l("inspector"), Role.DISTRIBUTOR: _l("distributor")}
@@ -38,7 +42,8 @@ def init_app(app: Flask) -> None:
                 "role_label": lambda role: ROLE_LABELS.get(role, str(role)),
                 "violation_type_label": lambda kind: VIOLATION_TYPE_LABELS.get(kind, kind),
                 "verdict_label": lambda verdict: VERDICT_LABELS.get(verdict, verdict),
-                "status_label": lambda status: STATUS_LABELS.get(status, status)}
+                "status_label": lambda status: STATUS_LABELS.get(status, status),
+                "move_label": lambda kind: MOVE_LABELS.get(kind, kind)}
 
     @app.template_filter("points_json")
     def _points_json(points: list[tuple[dt.date, float]]) -> str:

@@ -1,5 +1,6 @@
 """the compliance workspace: server-side web sessions, case assignees and comments, each
-user's last visit, and receipts indexed by time for the reports
+user's last visit, violations indexed by opening time for the queue, and receipts
+indexed by time for the reports
 
 Revision ID: 0005
 Revises: 0004
@@ -52,6 +53,7 @@ def upgrade() -> None:
         batch.create_foreign_key(op.f('fk_violations_assignee_id_users'), 'users',
                                  ['assignee_id'], ['id'], ondelete='SET NULL')
         batch.create_index(op.f('ix_violations_assignee_id'), ['assignee_id'])
+        batch.create_index('ix_violations_opened_at', ['opened_at', 'id'])
     with op.batch_alter_table('users') as batch:
         batch.add_column(sa.Column('last_visit_at', sa.DateTime(timezone=True), nullable=True))
     op.create_index('ix_custody_moves_receipts', 'custody_moves', ['at', 'to_party', 'key'],
@@ -63,6 +65,7 @@ def downgrade() -> None:
     with op.batch_alter_table('users') as batch:
         batch.drop_column('last_visit_at')
     with op.batch_alter_table('violations') as batch:
+        batch.drop_index('ix_violations_opened_at')
         batch.drop_index(op.f('ix_violations_assignee_id'))
         batch.drop_constraint(op.f('fk_violations_assignee_id_users'), type_='foreignkey')
         batch.drop_column('assignee_id')

@@ -15,11 +15,11 @@ from sqlalchemy import select
 from tests.pages import PASSWORDS
 from tracker.db import make_session_factory
 from tracker.models import Serial
-from tracker.services import demo, issuing, masterdata
+from tracker.services import custody, demo, issuing, masterdata
 from tracker.services.auth import SYSTEM, create_user
 
 GTIN = demo.demo_gtin("00011")
-BRAND, T1 = demo.pgln("00001"), demo.pgln("10001")
+BRAND, T1, SHOP_ZJ = demo.pgln("00001"), demo.pgln("10001"), demo.pgln("12009")
 HANGZHOU = (30.27, 120.15)
 
 
@@ -39,6 +39,9 @@ def field(db, settings, live_server):  # type: ignore[no-untyped-def]
         masterdata.create_party(session, id=T1, name="<script>alert(1)</script> Trading",
                                 role="distributor", territories=["CN-GD"], parent=BRAND,
                                 actor=SYSTEM)
+        masterdata.create_party(session, id=SHOP_ZJ, name="West Lake Tea Shop",
+                                role="retailer", territories=["CN-ZJ"], parent=None,
+                                actor=SYSTEM)
         batch = issuing.issue_batch(session, gtin=GTIN, territory="CN-GD", quantity=3,
                                     party=BRAND, actor=SYSTEM, settings=settings)
         tokens = {}
@@ -49,11 +52,17 @@ def field(db, settings, live_server):  # type: ignore[no-untyped-def]
                                           actor=SYSTEM)
         serial = session.scalar(select(Serial.serial).where(Serial.batch_id == batch.id)
                                 .order_by(Serial.serial))
+        # Down the tiers: the brand to its Guangdong distributor (authorised), then on to
+        # a shop in Zhejiang (not authorised for Guangdong's goods).
+        for sender, receiver in [(BRAND, T1), (T1, SHOP_ZJ)]:
+            shipment = custody.record_shipment(session, from_party=sender, to_party=receiver,
+                                               codes=[serial], actor=SYSTEM)
+            custody.receive_shipment(session, shipment_id=shipment.id, actor=SYSTEM)
     answer = post_json(f"{live_server}/api/v1/scans", tokens["inspector"], {
         "code": f"https://id.example.com/01/{GTIN}/21/{serial}", "latitude": HANGZHOU[0],
         "longitude": HANGZHOU[1], "accuracy_m": 15,
         "scanned_at": dt.datetime.now(dt.UTC).isoformat()})
-    assert answer["verdict"] == "diverted"
+    assert (answer["verdict"], answer["responsible_party"]) == ("diverted", T1)
     return {"serial": serial, "violation": answer["violation_id"]}
 
 
@@ -104,8 +113,8 @@ def test_the_overview_in_chinese(person, field):
 def test_the_language_switch_sticks_across_pages_and_sign_out(person, field):
     you = person(locale="en-US")
     you.sign_in("compliance-user", PASSWORDS["compliance"])
-    you.page.select_option("#lang", "zh")
-    you.page.wait_for_load_state()
+    with you.page.expect_navigation():
+        you.page.select_option("#lang", "zh")
     assert you.page.locator("h1").inner_text() == "待关注事项"
 
     you.page.click("text=退出登录")
@@ -132,3 +141,88 @@ def test_on_a_phone_the_navigation_folds_into_a_menu(person, field):
     you.page.click("button.navbar-toggler")
     you.page.locator("a.nav-link", has_text="Violations").wait_for(state="visible")
     you.shot("phone-menu")
+
+
+def test_compliance_finds_the_case_confirms_it_and_the_export_agrees(person, field):
+    you = person()
+    you.sign_in("compliance-user", PASSWORDS["compliance"])
+    you.page.click("a.nav-link >> text=Violations")
+    you.page.click("summary")  # the filters
+    you.page.fill("#f-found", "CN-ZJ")
+    you.page.select_option("#f-type", "diverted")
+    you.page.click("text=Apply filters")
+    rows = you.page.locator("tr[data-violation]")
+    assert rows.count() == 1
+    assert you.page.locator("[data-status-tab=open] [data-count]").inner_text() == "1"
+    you.shot("queue-filtered")
+    queue_ids = [rows.nth(i).get_attribute("data-violation") for i in range(rows.count())]
+
+    with you.page.expect_download() as download:
+        you.page.click("[data-action=export]")
+    exported = download.value.path().read_text().splitlines()
+    assert [line.split(",")[0] for line in exported[1:]] == queue_ids
+
+    rows.first.locator("a").click()
+    you.page.wait_for_selector("#case-map[data-loaded=true]")
+    the_map = you.page.locator("#case-map")
+    assert (the_map.get_attribute("data-expected"), the_map.get_attribute("data-found"),
+            the_map.get_attribute("data-scans")) == ("1", "1", "1")
+    assert you.page.locator("[data-serial]").inner_text() == field["serial"]
+    assert "Guangdong" in you.page.locator("[data-case-expected]").inner_text()
+    assert "Hangzhou" in you.page.locator("[data-case-found]").inner_text()
+    left = you.page.locator("[data-left-territory]")
+    assert left.count() == 1 and "West Lake Tea Shop" in left.inner_text()
+    you.shot("case")
+
+    you.page.fill("#reason", "Shop receipts show the Guangdong distributor sold to Zhejiang")
+    you.page.click("button[name=status][value=confirmed]")
+    assert you.page.locator("[data-status]").get_attribute("data-status") == "confirmed"
+    last = you.page.locator("[data-audit-action=status]").last
+    assert "compliance-user" in last.inner_text()
+    assert last.locator("[data-note]").inner_text() == (
+        "Shop receipts show the Guangdong distributor sold to Zhejiang")
+    you.shot("case-confirmed")
+
+
+def test_the_case_in_chinese(person, field):
+    you = person(locale="zh-CN")
+    you.sign_in("compliance-user", PASSWORDS["compliance"])
+    you.page.goto(f"/compliance/violations/{field['violation']}")
+    you.page.wait_for_selector("#case-map[data-loaded=true]")
+
+    assert "窜货" in you.page.locator("h1").inner_text()
+    assert "广东" in you.page.locator("[data-case-expected]").inner_text()
+    assert "杭州市" in you.page.locator("[data-case-found]").inner_text()
+    you.shot("case-zh")
+
+
+def test_the_reports_count_the_diversion_and_drill_down_to_it(person, field):
+    you = person()
+    you.sign_in("compliance-user", PASSWORDS["compliance"])
+    you.page.click("a.nav-link >> text=Reports")
+    you.page.wait_for_selector("#flows-map[data-loaded=true]")
+
+    series = you.page.evaluate(
+        "document.querySelector('canvas[data-chart=over-time]').chart.data.datasets"
+        ".map(d => [d.type_code, d.data.reduce((a, b) => a + b, 0)])")
+    assert dict(series) == {"diverted": 1, "unknown_code": 0, "suspected_clone": 0,
+                            "recalled": 0}
+    flow = you.page.locator("[data-flow='CN-GD>CN-ZJ-HZ']")
+    assert flow.locator("td").nth(2).inner_text() == "1"
+    scorecard = you.page.locator(f"[data-party='{T1}']")
+    assert scorecard.locator("td").nth(2).inner_text() == "1"
+    the_map = you.page.locator("#flows-map")
+    assert (the_map.get_attribute("data-territories"), the_map.get_attribute("data-flows")) == (
+        "2", "1")
+    you.shot("reports")
+
+    with you.page.expect_download() as download:
+        you.page.click("[data-action=flows-csv]")
+    lines = download.value.path().read_text().splitlines()
+    assert lines[0] == "from_territory,to_territory,violations,units"
+    assert lines[1:] == ["CN-GD,CN-ZJ-HZ,1,1"]
+
+    flow.locator("a").click()
+    assert you.page.locator("tr[data-violation]").count() == 1
+    assert you.page.locator("tr[data-violation]").get_attribute("data-violation") == str(
+        field["violation"])

@@ -61,6 +61,7 @@ ENGLISH = sorted((m for m in marked_messages() if len(m) > 12 and "%(" not in m)
 
 @pytest.mark.parametrize(("role", "page"), [
     (None, "/"), (None, "/login"), (None, "/no-such-page"), ("compliance", "/compliance/"),
+    ("compliance", "/compliance/violations"), ("compliance", "/compliance/reports/"),
     ("admin", "/admin/"), ("inspector", "/compliance/"), ("distributor", "/portal/"),
     ("inspector", "/inspector/")])
 def test_a_page_in_chinese_shows_no_english_sentence(client, users, role, page):

@@ -83,6 +83,10 @@ class Violation(Base):
         Index("uq_violations_open_key_type", "key", "type", unique=True,
               sqlite_where=text("status NOT IN ('dismissed', 'resolved')"),
               postgresql_where=text("status NOT IN ('dismissed', 'resolved')")),
+        # The compliance queue's default order (newest first) and its keyset pages walk
+        # this instead of sorting every matching row. opened_at never changes, so the
+        # evidence of later scans does not touch it.
+        Index("ix_violations_opened_at", "opened_at", "id"),
     )
 
     id: Mapped[intpk]

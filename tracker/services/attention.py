@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker.db import utcnow
+from tracker.db import as_date, utc_day, utcnow
 from tracker.models import (
     CLOSED_STATUSES,
     Role,
@@ -64,8 +63,8 @@ def attention(session: Session, *, actor: Actor, since: dt.datetime | None,
                                                  ViolationAudit.action == "status")) or 0
     first_day = now.date() - dt.timedelta(days=TREND_DAYS - 1)
     start = dt.datetime.combine(first_day, dt.time(), tzinfo=dt.UTC)
-    day = _utc_day(session, Violation.opened_at)
-    per_day = {_as_date(d): n for d, n in session.execute(
+    day = utc_day(session.get_bind().dialect.name, Violation.opened_at)
+    per_day = {as_date(d): n for d, n in session.execute(
         select(day, func.count()).where(Violation.opened_at >= start).group_by(day)).all()}
     trend = [(first_day + dt.timedelta(days=i), per_day.get(first_day + dt.timedelta(days=i), 0))
              for i in range(TREND_DAYS)]
@@ -88,14 +87,3 @@ def note_visit(session: Session, *, actor: Actor, now: dt.datetime | None = None
     user.last_visit_at = now or utcnow()
     session.flush()
     return previous
-
-
-def _utc_day(session: Session, column: Any) -> Any:
-    """The UTC calendar day of a timestamp column, in SQL (SQLite stores UTC text)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.date(func.timezone("UTC", column))
-    return func.date(column)
-
-
-def _as_date(value: object) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))

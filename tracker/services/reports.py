@@ -23,6 +23,7 @@ from sqlalchemy import and_, distinct, func, select, text, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from tracker.db import as_date, utc_day
 from tracker.domain.codes import item_key
 from tracker.domain.periods import Period, year_before
 from tracker.errors import InvalidInput
@@ -125,6 +126,31 @@ def _expected_territories(dialect: str) -> Any:
         return (func.json_array_elements_text(Violation.expected_territories)
                 .table_valued("value").lateral())
     return func.json_each(Violation.expected_territories).table_valued("value")
+
+
+# --- violations over time ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: dt.date
+    type: str
+    violations: int
+
+
+def violations_over_time(session: Session, *, since: dt.datetime, until: dt.datetime,
+                         actor: Actor) -> tuple[DayCount, ...]:
+    """Violations opened per UTC day and type in ``[since, until)`` (days without any are
+    left out); a distributor sees those attributed to it."""
+    period = _period(since, until)
+    party = _reader(actor)
+    day = utc_day(session.get_bind().dialect.name, Violation.opened_at)
+    query = (select(day, Violation.type, func.count()).where(_opened_in(period))
+             .group_by(day, Violation.type))
+    if party is not None:
+        query = query.where(Violation.responsible_party == party)
+    rows = [DayCount(as_date(d), kind.value, n) for d, kind, n in session.execute(query)]
+    return tuple(sorted(rows, key=lambda r: (r.day, r.type)))
 
 
 # --- diversion flows -----------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, func, insert, select, text
 from sqlalchemy.orm import Session
@@ -25,6 +25,9 @@ from tracker.models import (
 from tracker.services import events
 from tracker.services.auth import Actor
 from tracker.services.inputs import parse_enum
+from tracker.services.violation_filter import QueueFilter, conditions
+
+Ts = TypeVarTuple("Ts")
 
 # Which status may follow which. Dismissed and resolved close a violation; a closed one
 # may be reopened for investigation when new facts arrive.
@@ -123,7 +126,9 @@ def attach(db: DirectConnection, violation: Opened, *, scan_id: int, actor: Acto
             from_status=None, to_status=None, note=f"scan {scan_id} attached"))
 
 
-def _visible(query: Select[Any], actor: Actor) -> Select[Any]:
+def visible(query: Select[*Ts], actor: Actor) -> Select[*Ts]:
+    """The query limited to the violations the actor may read: a distributor those
+    attributed to its party, compliance and admin every one; others none (refused)."""
     if actor.role is Role.DISTRIBUTOR:
         return query.where(Violation.responsible_party == actor.party_id)
     actor.require(Role.COMPLIANCE, action="read violations")
@@ -134,17 +139,15 @@ def list_violations(session: Session, *, actor: Actor, status: str | None = None
                     type: str | None = None, party: str | None = None,
                     territory: str | None = None, limit: int = 50, offset: int = 0
                     ) -> tuple[list[Violation], int]:
-    query = _visible(select(Violation), actor)
-    if status:
-        query = query.where(Violation.status == parse_enum(
-            ViolationStatus, status, what="status", code="invalid_parameter"))
-    if type:
-        query = query.where(Violation.type == parse_enum(
-            ViolationType, type, what="type", code="invalid_parameter"))
-    if party:
-        query = query.where(Violation.responsible_party == party)
-    if territory:
-        query = query.where(Violation.found_territory == territory)
+    """One page of violations, last changed first, and how many match. ``territory``
+    is where they were found: the territory or any below it."""
+    filters = QueueFilter(
+        statuses=(parse_enum(ViolationStatus, status, what="status",
+                             code="invalid_parameter"),) if status else (),
+        types=(parse_enum(ViolationType, type, what="type",
+                          code="invalid_parameter"),) if type else (),
+        party=party or None, found_territory=territory or None)
+    query = visible(select(Violation).where(*conditions(filters)), actor)
     return paged(session, query, Violation.updated_at.desc(), Violation.id.desc(),
                  limit=limit, offset=offset)
 

@@ -1,0 +1,53 @@
+"""Territory outlines for maps on pages and in case files: simplified, with a point to
+hang a label or an arrow on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import shapely
+from shapely.geometry import mapping
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tracker.models import Territory
+from tracker.services.territory_cache import territory_index
+
+# Outlines are simplified to about this many degrees (a kilometre): a province stays
+# recognisable and a page loads in a moment.
+TOLERANCE_DEG = 0.01
+
+
+@dataclass(frozen=True)
+class Outline:
+    code: str
+    name: str
+    name_zh: str | None
+    geometry: dict[str, Any]  # GeoJSON
+    # A point inside the territory (lon, lat), for labels and flow arrows.
+    anchor: tuple[float, float]
+
+
+def outlines(session: Session, codes: Iterable[str], *, tolerance: float = TOLERANCE_DEG
+             ) -> dict[str, Outline]:
+    """The outlines of those territories that have an area (a region: its children's)."""
+    wanted = list(dict.fromkeys(c for c in codes if c))
+    if not wanted:
+        return {}
+    index = territory_index(session)
+    names = {code: (name, (properties or {}).get("name_zh")) for code, name, properties in
+             session.execute(select(Territory.code, Territory.name, Territory.properties)
+                             .where(Territory.code.in_(wanted)))}
+    found: dict[str, Outline] = {}
+    for code in wanted:
+        geometry = index.geometry(code)
+        if geometry is None or geometry.is_empty:
+            continue
+        shown = shapely.simplify(geometry, tolerance, preserve_topology=True)
+        largest = max(getattr(geometry, "geoms", [geometry]), key=lambda part: part.area)
+        point = largest.representative_point()
+        name, name_zh = names.get(code, (code, None))
+        found[code] = Outline(code, name, name_zh, mapping(shown), (point.x, point.y))
+    return found
