@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 from tracker.config import Settings
 
 OUTPUT = Path(__file__).resolve().parent / "output"
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core-4.10.3" / "axe.min.js"
 CHROMIUM = os.environ.get("TRACKER_CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
 # As the machines run it: no sandbox as root, and no background calls to Google's hosts.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -65,6 +66,9 @@ class Person:
         self.base_url = base_url
         self.folder = folder
         self.context = browser.new_context(
+            # The pages forbid inline scripts; the accessibility checker is injected as
+            # one, so this tab lets it in (the pages' own CSP is tested over HTTP).
+            bypass_csp=True,
             base_url=base_url, locale=locale, viewport=viewport,
             extra_http_headers={"Accept-Language": f"{locale},{locale.split('-')[0]};q=0.9"})
         self.page = self.context.new_page()
@@ -94,6 +98,16 @@ class Person:
         self.page.fill("input[name=password]", password)
         self.page.click("button[type=submit]")
         self.page.wait_for_load_state()
+
+    def accessibility_problems(self, impacts: tuple[str, ...] = ("serious", "critical")
+                               ) -> list[str]:
+        """axe-core's violations of these impacts on the page as it is now."""
+        self.page.add_script_tag(path=str(AXE))
+        found = self.page.evaluate("axe.run(document).then(r => r.violations.map(v => ("
+                                   "{id: v.id, impact: v.impact, help: v.help,"
+                                   " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))})))")
+        return [f"{v['impact']}: {v['id']} ({v['help']}) at {v['nodes']}" for v in found
+                if v["impact"] in impacts]
 
     def outside_requests(self) -> list[str]:
         return [url for url in self.requests

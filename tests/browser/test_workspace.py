@@ -226,3 +226,20 @@ def test_the_reports_count_the_diversion_and_drill_down_to_it(person, field):
     assert you.page.locator("tr[data-violation]").count() == 1
     assert you.page.locator("tr[data-violation]").get_attribute("data-violation") == str(
         field["violation"])
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+def test_the_workspace_pages_have_no_serious_accessibility_problem(person, field, locale):
+    you = person(locale=locale)
+    you.sign_in("compliance-user", PASSWORDS["compliance"])
+    problems = {}
+    for page, ready in [("/compliance/", "canvas[data-chart=trend]"),
+                        ("/compliance/violations", "table[data-queue]"),
+                        (f"/compliance/violations/{field['violation']}",
+                         "#case-map[data-loaded=true]"),
+                        ("/compliance/reports/", "#flows-map[data-loaded=true]")]:
+        you.page.goto(page)
+        you.page.wait_for_selector(ready)
+        problems[page] = you.accessibility_problems()
+
+    assert problems == {page: [] for page in problems}
