@@ -76,6 +76,10 @@ class Person:
         self.errors: list[str] = []
         self.page.on("request", lambda request: self.requests.append(request.url))
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        # A dialog nobody asked for is a script injected through data (a party named
+        # "<script>alert(1)</script>" must stay text).
+        self.page.on("dialog", lambda dialog: (self.errors.append(f"dialog: {dialog.message}"),
+                                               dialog.dismiss()))
         # A page answered 403 or 404 is what some tests ask for; a script, style or image
         # that fails to load never is.
         self.page.on("console", lambda message: message.type == "error"

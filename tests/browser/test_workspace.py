@@ -137,22 +137,29 @@ def test_on_a_phone_the_navigation_folds_into_a_menu(person, field):
     you = person(width=390, height=844)
     you.sign_in("compliance-user", PASSWORDS["compliance"])
 
-    assert not you.page.locator("a.nav-link", has_text="Violations").is_visible()
+    assert not you.page.locator("[data-nav='compliance.queue']").is_visible()
     you.page.click("button.navbar-toggler")
-    you.page.locator("a.nav-link", has_text="Violations").wait_for(state="visible")
+    you.page.locator("[data-nav='compliance.queue']").wait_for(state="visible")
     you.shot("phone-menu")
 
 
-def test_compliance_finds_the_case_confirms_it_and_the_export_agrees(person, field):
-    you = person()
+WALK_TEXT = {"en-US": ("Violation", "Guangdong", "Hangzhou", "Diverted"),
+             "zh-CN": ("违规", "广东", "杭州", "窜货")}
+
+
+@pytest.mark.parametrize("locale", list(WALK_TEXT))
+def test_compliance_finds_the_case_confirms_it_and_the_export_agrees(person, field, locale):
+    heading, expected_name, found_name, diverted = WALK_TEXT[locale]
+    you = person(locale=locale)
     you.sign_in("compliance-user", PASSWORDS["compliance"])
-    you.page.click("a.nav-link >> text=Violations")
+    you.page.click("[data-nav='compliance.queue']")
     you.page.click("summary")  # the filters
     you.page.fill("#f-found", "CN-ZJ")
     you.page.select_option("#f-type", "diverted")
-    you.page.click("text=Apply filters")
+    you.page.click("[data-action=filter]")
     rows = you.page.locator("tr[data-violation]")
     assert rows.count() == 1
+    assert diverted in rows.first.inner_text()
     assert you.page.locator("[data-status-tab=open] [data-count]").inner_text() == "1"
     you.shot("queue-filtered")
     queue_ids = [rows.nth(i).get_attribute("data-violation") for i in range(rows.count())]
@@ -167,9 +174,10 @@ def test_compliance_finds_the_case_confirms_it_and_the_export_agrees(person, fie
     the_map = you.page.locator("#case-map")
     assert (the_map.get_attribute("data-expected"), the_map.get_attribute("data-found"),
             the_map.get_attribute("data-scans")) == ("1", "1", "1")
+    assert heading in you.page.locator("h1").inner_text()
     assert you.page.locator("[data-serial]").inner_text() == field["serial"]
-    assert "Guangdong" in you.page.locator("[data-case-expected]").inner_text()
-    assert "Hangzhou" in you.page.locator("[data-case-found]").inner_text()
+    assert expected_name in you.page.locator("[data-case-expected]").inner_text()
+    assert found_name in you.page.locator("[data-case-found]").inner_text()
     left = you.page.locator("[data-left-territory]")
     assert left.count() == 1 and "West Lake Tea Shop" in left.inner_text()
     you.shot("case")
@@ -182,6 +190,12 @@ def test_compliance_finds_the_case_confirms_it_and_the_export_agrees(person, fie
     assert last.locator("[data-note]").inner_text() == (
         "Shop receipts show the Guangdong distributor sold to Zhejiang")
     you.shot("case-confirmed")
+
+    you.page.click("[data-nav='reports.overview']")
+    you.page.wait_for_selector("#flows-map[data-loaded=true]")
+    scorecard = you.page.locator(f"[data-party='{T1}'] td")
+    assert (scorecard.nth(2).inner_text(), scorecard.nth(4).inner_text()) == ("1", "1")
+    assert you.page.locator("[data-flow='CN-GD>CN-ZJ-HZ'] td").nth(2).inner_text() == "1"
 
 
 def test_the_case_in_chinese(person, field):
@@ -199,7 +213,7 @@ def test_the_case_in_chinese(person, field):
 def test_the_reports_count_the_diversion_and_drill_down_to_it(person, field):
     you = person()
     you.sign_in("compliance-user", PASSWORDS["compliance"])
-    you.page.click("a.nav-link >> text=Reports")
+    you.page.click("[data-nav='reports.overview']")
     you.page.wait_for_selector("#flows-map[data-loaded=true]")
 
     series = you.page.evaluate(
