@@ -495,6 +495,21 @@ def test_assign_to_an_unknown_user_changes_nothing(session, queue):
     assert listed(session, queue, {"assignee": "-"}) == ["recalled", "unknown", "clone"]
 
 
+@pytest.mark.parametrize("role", ["inspector", "distributor"])
+def test_assign_only_to_people_who_work_cases(session, queue, role):
+    party = None
+    if role == "distributor":
+        party = masterdata.create_party(session, id="d-field", name="Field", role=role,
+                                        territories=[], parent=None, actor=SYSTEM).id
+    create_user(session, name="field", role=role, party_id=party, actor=SYSTEM)
+    with pytest.raises(InvalidInput) as error:
+        assign(session, [queue["clone"]], assignee="field", actor=SYSTEM)
+    assert (error.value.code, error.value.message) == (
+        "invalid_assignee", "user 'field' cannot work cases: only active compliance officers"
+        " and administrators can")
+    assert listed(session, queue, {"assignee": "-"}) == ["recalled", "unknown", "clone"]
+
+
 def test_assign_with_an_unknown_violation_changes_nothing(session, queue):
     with pytest.raises(NotFound) as error:
         assign(session, [queue["clone"], 9998, 9999], assignee="bob", actor=SYSTEM)

@@ -264,9 +264,14 @@ def assign(session: Session, violation_ids: Sequence[int], *, assignee: str | No
     actor.require(Role.COMPLIANCE, action="assign violations")
     user_id: int | None = None
     if assignee is not None:
-        user_id = session.scalar(select(User.id).where(User.name == assignee))
-        if user_id is None:
+        person = session.scalar(select(User).where(User.name == assignee))
+        if person is None:
             raise NotFound(f"user {quoted(assignee)} does not exist", code="unknown_user")
+        if person.role not in (Role.COMPLIANCE, Role.ADMIN) or not person.active:
+            raise InvalidInput(f"user {quoted(assignee)} cannot work cases: only active"
+                               " compliance officers and administrators can",
+                               code="invalid_assignee")
+        user_id = person.id
     wanted = list(dict.fromkeys(violation_ids))
     found: dict[int, Violation] = {}
     for part in chunks(wanted):
