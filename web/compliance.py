@@ -24,11 +24,13 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from tracker.db import write_transaction
+from tracker.domain.case_file import content_hash, render_case_file
 from tracker.errors import TrackerError
 from tracker.models import Party, PartyRole, Product, Role, User, ViolationStatus
 from tracker.services import attention, case, violation_queue, violations
 from tracker.services.violation_filter import QueueFilter, parse_filter
 from web.auth import actor, role_required
+from web.case_file import case_file_data
 from web.db import get_session, session_factory
 from web.layout import STATUS_LABELS
 from web.territories import remember_territory_names
@@ -193,6 +195,21 @@ def violation_map(violation_id: int) -> Response:
     data = case.case_map(session, violation_id, actor=actor())
     session.rollback()
     return jsonify(data)
+
+
+@bp.get("/violations/<int:violation_id>/case-file.pdf")
+@role_required(Role.COMPLIANCE)
+def violation_case_file(violation_id: int) -> Response:
+    """One PDF of the case in the reader's language, to hand over or keep for a dispute."""
+    session = get_session()
+    found = case.load_case(session, violation_id, actor=actor())
+    remember_territory_names(session)
+    data = case_file_data(found, session)
+    session.rollback()
+    pdf = render_case_file(data)
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f"inline; filename=case-{violation_id}.pdf",
+        "X-Content-Hash": content_hash(data)})
 
 
 @bp.post("/violations/<int:violation_id>/status")

@@ -66,6 +66,12 @@ def field(db, settings, live_server):  # type: ignore[no-untyped-def]
     return {"serial": serial, "violation": answer["violation_id"]}
 
 
+def pdf_text(data: bytes) -> str:
+    import pypdfium2 as pdfium
+
+    return "\n".join(page.get_textpage().get_text_range() for page in pdfium.PdfDocument(data))
+
+
 def post_json(url: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                      headers={"Authorization": f"Bearer {token}",
@@ -190,6 +196,15 @@ def test_compliance_finds_the_case_confirms_it_and_the_export_agrees(person, fie
     assert last.locator("[data-note]").inner_text() == (
         "Shop receipts show the Guangdong distributor sold to Zhejiang")
     you.shot("case-confirmed")
+
+    case_file = you.context.request.get(
+        you.page.locator("[data-action=case-file]").get_attribute("href"))
+    assert case_file.headers["content-type"] == "application/pdf"
+    text = " ".join(pdf_text(case_file.body()).split())  # table cells wrap their lines
+    assert field["serial"] in text
+    assert "West Lake Tea Shop" in text  # the chain
+    assert "Shop receipts show the Guangdong distributor sold to Zhejiang" in text  # audit
+    (you.folder / f"case-file-{locale}.pdf").write_bytes(case_file.body())
 
     you.page.click("[data-nav='reports.overview']")
     you.page.wait_for_selector("#flows-map[data-loaded=true]")

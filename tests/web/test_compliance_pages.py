@@ -235,3 +235,23 @@ def test_the_reports_are_refused_to_inspectors(client, users, cases):
     for page in ("/compliance/reports/", "/compliance/reports/flows.csv",
                  "/compliance/reports/scorecard.csv", "/compliance/reports/flows-map.json"):
         assert client.get(page).status_code == 403, page
+
+
+def pdf_text(data: bytes) -> str:
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(data)
+    return "\n".join(page.get_textpage().get_text_range() for page in document)
+
+
+@pytest.mark.parametrize(("language", "title"), [("en", "Violation 2: Diverted"),
+                                                 ("zh", "违规 2: 窜货")])
+def test_the_case_file_is_a_pdf_in_the_readers_language(compliance, cases, language, title):
+    response = compliance.get("/compliance/violations/2/case-file.pdf",
+                              headers={"Accept-Language": language})
+
+    assert response.mimetype == "application/pdf"
+    text = pdf_text(response.data)
+    assert title in text
+    assert "S0001" in text  # the serial
+    assert response.headers["X-Content-Hash"] in text.replace("\n", "")
