@@ -33,7 +33,7 @@ from web.auth import actor, role_required
 from web.case_file import case_file_data
 from web.db import get_session, session_factory
 from web.layout import STATUS_LABELS
-from web.territories import remember_territory_names
+from web.names import party_names, remember_territory_names
 
 bp = Blueprint("compliance", __name__, url_prefix="/compliance")
 
@@ -49,7 +49,8 @@ def home() -> str:
         since = attention.note_visit(session, actor=actor())
         summary = attention.attention(session, actor=actor(), since=since)
         remember_territory_names(session)
-    return render_template("compliance/home.html", summary=summary)
+        names = party_names(session)
+    return render_template("compliance/home.html", summary=summary, party_names=names)
 
 
 @bp.get("/violations")
@@ -81,6 +82,7 @@ def queue() -> tuple[str, int] | str:
                        **{k: v for k, v in words.items() if v is not None})  # type: ignore[arg-type]
 
     return render_template("compliance/queue.html", filters=filters, args=args, link=link,
+                           party_names=dict(choices["parties"]),
                            sort=sort, sorts=SORTS, page=page, counts=counts,
                            choices=choices, statuses=[s.value for s in ViolationStatus]
                            ), status

@@ -9,17 +9,15 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from tracker.db import utcnow
 from tracker.domain.periods import Period, parse_period
-from tracker.models import Party, Role
+from tracker.models import Role
 from tracker.services import maps, reports
 from web.auth import actor, role_required
 from web.db import get_session
 from web.layout import VIOLATION_TYPE_LABELS
-from web.territories import remember_territory_names
+from web.names import party_names, remember_territory_names
 
 bp = Blueprint("reports", __name__, url_prefix="/compliance/reports")
 
@@ -47,11 +45,11 @@ def overview() -> str:
     flows = reports.flows(session, since=period.since, until=period.until, actor=who)
     scorecard = reports.scorecard(session, since=period.since, until=period.until, actor=who)
     remember_territory_names(session)
-    party_names = _party_names(session)
+    names = party_names(session)
     session.rollback()
     return render_template(
         "compliance/reports.html", period=period, words=queue_words(period),
-        quick=QUICK_PERIODS, flows=flows, scorecard=scorecard, party_names=party_names,
+        quick=QUICK_PERIODS, flows=flows, scorecard=scorecard, party_names=names,
         timeline=json.dumps(_timeline(period, days)),
         type_labels=json.dumps({k: str(v) for k, v in VIOLATION_TYPE_LABELS.items()}))
 
@@ -125,7 +123,3 @@ def _timeline(period: Period, days: tuple[reports.DayCount, ...]) -> dict[str, A
         if row.day.isoformat() in position:
             series[row.type][position[row.day.isoformat()]] = row.violations
     return {"days": labels, "series": series}
-
-
-def _party_names(session: Session) -> dict[str, str]:
-    return {party_id: name for party_id, name in session.execute(select(Party.id, Party.name))}
