@@ -59,14 +59,19 @@ def compliance(client, users):  # type: ignore[no-untyped-def]
     return client
 
 
-def test_the_queue_pages_through_every_match_newest_first(compliance, cases):
+def every_page(client, url: str) -> list[int]:  # type: ignore[no-untyped-def]
+    """The violation ids of the queue at ``url`` and of every page after it."""
     seen: list[int] = []
-    url = "/compliance/violations?type=diverted"
     while url:
-        page = compliance.get(url).get_data(as_text=True)
+        page = client.get(url).get_data(as_text=True)
         seen += rows_of(page)
         following = re.search(r'data-action="next-page" href="([^"]+)"', page)
-        url = following.group(1).replace("&amp;", "&") if following else None
+        url = following.group(1).replace("&amp;", "&") if following else ""
+    return seen
+
+
+def test_the_queue_pages_through_every_match_newest_first(compliance, cases):
+    seen = every_page(compliance, "/compliance/violations?type=diverted")
 
     assert len(seen) == 80 and len(set(seen)) == 80
     assert seen == sorted(seen, reverse=True)  # opened one hour apart, in id order
@@ -95,13 +100,7 @@ def test_a_bad_filter_is_explained_on_the_page(compliance, cases):
 
 
 def test_the_csv_export_holds_the_same_rows_as_the_queue(compliance, cases):
-    queue: list[int] = []
-    url = "/compliance/violations?status=open&found=B&sort=oldest"
-    while url:
-        page = compliance.get(url).get_data(as_text=True)
-        queue += rows_of(page)
-        following = re.search(r'data-action="next-page" href="([^"]+)"', page)
-        url = following.group(1).replace("&amp;", "&") if following else None
+    queue = every_page(compliance, "/compliance/violations?status=open&found=B&sort=oldest")
     export = compliance.get("/compliance/violations.csv?status=open&found=B&sort=oldest")
 
     assert export.mimetype == "text/csv"
