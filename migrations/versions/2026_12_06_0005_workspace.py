@@ -1,6 +1,7 @@
 """the compliance workspace: server-side web sessions, case assignees and comments, each
-user's last visit, violations indexed by opening time for the queue, and receipts
-indexed by time for the reports
+user's last visit, violations indexed by opening time for the queue and by type and found
+territory with their status for the overview's counts, and receipts indexed by time for
+the reports
 
 Revision ID: 0005
 Revises: 0004
@@ -54,6 +55,10 @@ def upgrade() -> None:
                                  ['assignee_id'], ['id'], ondelete='SET NULL')
         batch.create_index(op.f('ix_violations_assignee_id'), ['assignee_id'])
         batch.create_index('ix_violations_opened_at', ['opened_at', 'id'])
+        batch.drop_index('ix_violations_type')
+        batch.create_index('ix_violations_type_status', ['type', 'status'])
+        batch.drop_index('ix_violations_found_territory')
+        batch.create_index('ix_violations_found_territory_status', ['found_territory', 'status'])
     with op.batch_alter_table('users') as batch:
         batch.add_column(sa.Column('last_visit_at', sa.DateTime(timezone=True), nullable=True))
     op.create_index('ix_custody_moves_receipts', 'custody_moves', ['at', 'to_party', 'key'],
@@ -65,6 +70,10 @@ def downgrade() -> None:
     with op.batch_alter_table('users') as batch:
         batch.drop_column('last_visit_at')
     with op.batch_alter_table('violations') as batch:
+        batch.drop_index('ix_violations_found_territory_status')
+        batch.create_index('ix_violations_found_territory', ['found_territory'])
+        batch.drop_index('ix_violations_type_status')
+        batch.create_index('ix_violations_type', ['type'])
         batch.drop_index('ix_violations_opened_at')
         batch.drop_index(op.f('ix_violations_assignee_id'))
         batch.drop_constraint(op.f('fk_violations_assignee_id_users'), type_='foreignkey')

@@ -87,6 +87,10 @@ class Violation(Base):
         # this instead of sorting every matching row. opened_at never changes, so the
         # evidence of later scans does not touch it.
         Index("ix_violations_opened_at", "opened_at", "id"),
+        # Lookups by type or found territory, and the overview's counts of open
+        # violations per type and per territory read these alone (covering).
+        Index("ix_violations_type_status", "type", "status"),
+        Index("ix_violations_found_territory_status", "found_territory", "status"),
     )
 
     id: Mapped[intpk]
@@ -95,14 +99,13 @@ class Violation(Base):
     # violation up by serial or batch.
     serial: Mapped[str | None] = mapped_column(String(100))
     gtin: Mapped[str | None] = mapped_column(String(14))
-    type: Mapped[ViolationType] = mapped_column(enum_type(ViolationType, "violation_type"),
-                                                index=True)
+    type: Mapped[ViolationType] = mapped_column(enum_type(ViolationType, "violation_type"))
     status: Mapped[ViolationStatus] = mapped_column(enum_type(ViolationStatus, "violation_status"),
                                                     default=ViolationStatus.OPEN, index=True)
     batch_id: Mapped[int | None]
     responsible_party: Mapped[str | None] = mapped_column(String(200), index=True)
     expected_territories: Mapped[list[str]] = mapped_column(JSON, default=list)
-    found_territory: Mapped[str | None] = mapped_column(String(64), index=True)
+    found_territory: Mapped[str | None] = mapped_column(String(64))
     scan_count: Mapped[int] = mapped_column(default=0)
     opened_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_scan_at: Mapped[dt.datetime | None]
