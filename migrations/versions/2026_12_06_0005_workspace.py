@@ -1,7 +1,7 @@
 """the compliance workspace: server-side web sessions, case assignees and comments, each
 user's last visit, violations indexed by opening time for the queue and by type and found
-territory with their status for the overview's counts, and receipts indexed by time for
-the reports
+territory with their status for the overview's counts, evidence scans with their
+near-border flag for the queue's filter, and receipts indexed by time for the reports
 
 Revision ID: 0005
 Revises: 0004
@@ -19,6 +19,7 @@ branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
 RECEIPTS = sa.text("kind = 'receive'")
+HAS_VIOLATION = sa.text('violation_id IS NOT NULL')
 
 
 def upgrade() -> None:
@@ -63,9 +64,16 @@ def upgrade() -> None:
         batch.add_column(sa.Column('last_visit_at', sa.DateTime(timezone=True), nullable=True))
     op.create_index('ix_custody_moves_receipts', 'custody_moves', ['at', 'to_party', 'key'],
                     sqlite_where=RECEIPTS, postgresql_where=RECEIPTS)
+    op.drop_index('ix_scans_violation_id', table_name='scans')
+    op.create_index('ix_scans_violation_id_near_border', 'scans',
+                    ['violation_id', 'near_border'],
+                    sqlite_where=HAS_VIOLATION, postgresql_where=HAS_VIOLATION)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_scans_violation_id_near_border', table_name='scans')
+    op.create_index('ix_scans_violation_id', 'scans', ['violation_id'],
+                    sqlite_where=HAS_VIOLATION, postgresql_where=HAS_VIOLATION)
     op.drop_index('ix_custody_moves_receipts', table_name='custody_moves')
     with op.batch_alter_table('users') as batch:
         batch.drop_column('last_visit_at')

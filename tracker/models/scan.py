@@ -40,7 +40,9 @@ class Scan(Base):
         Index("ix_scans_key_scanned_at", "key", "scanned_at"),
         # A violation's evidence: the scans that opened or extended it. Partial, so an
         # authentic scan (most of them) writes no entry.
-        Index("ix_scans_violation_id", "violation_id",
+        # With near_border beside it, the queue's near-border filter reads the index
+        # alone.
+        Index("ix_scans_violation_id_near_border", "violation_id", "near_border",
               sqlite_where=text("violation_id IS NOT NULL"),
               postgresql_where=text("violation_id IS NOT NULL")),
     )
