@@ -44,12 +44,22 @@ class DatabaseSessionInterface(SessionInterface):
         session_id = request.cookies.get(COOKIE)
         if not session_id:
             return ServerSession()
-        with session_factory()() as db, write_transaction(db):
-            row = web_sessions.load(db, session_id, idle=idle_limit(app))
+        # A read alone for most page views; the write lock only to end an idle session
+        # or to note a use at most once a minute.
+        with session_factory()() as db:
+            row = web_sessions.load(db, session_id)
             if row is None:
                 return ServerSession()
-            web_sessions.touch(db, session_id)
-            return ServerSession(dict(row.data), session_id)
+            idle, touch, data = (web_sessions.is_idle(row, idle=idle_limit(app)),
+                                 web_sessions.needs_touch(row), dict(row.data))
+            db.rollback()
+            if idle or touch:
+                with write_transaction(db):
+                    if idle:
+                        web_sessions.end(db, session_id)
+                    else:
+                        web_sessions.touch(db, session_id)
+        return ServerSession() if idle else ServerSession(data, session_id)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         assert isinstance(session, ServerSession)

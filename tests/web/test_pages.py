@@ -163,3 +163,20 @@ def test_api_calls_leave_no_web_session(client, admin, db):
 
     with make_session_factory(db)() as session:
         assert session.scalar(select(func.count()).select_from(WebSession)) == 0
+
+
+@pytest.mark.parametrize(("ago", "written"), [(dt.timedelta(seconds=10), False),
+                                              (dt.timedelta(minutes=2), True)])
+def test_a_page_view_notes_the_sessions_use_at_most_once_a_minute(client, users, db, ago,
+                                                                    written):
+    sign_in(client, users["admin"], PASSWORDS["admin"])
+    client.get("/admin/")  # the first page after signing in stores its new CSRF token
+    with make_session_factory(db)() as session, session.begin():
+        row = session.scalars(select(WebSession).where(WebSession.user_id.is_not(None))).one()
+        row.last_seen_at = before = row.last_seen_at - ago
+
+    assert client.get("/admin/").status_code == 200
+    with make_session_factory(db)() as session:
+        after = session.scalars(select(WebSession.last_seen_at).where(
+            WebSession.user_id.is_not(None))).one()
+    assert (after != before) is written

@@ -28,18 +28,19 @@ def _hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
 
 
-def load(session: Session, session_id: str, *, idle: dt.timedelta,
-         now: dt.datetime | None = None) -> WebSession | None:
-    """The live session with this id; None when unknown or idle too long (then deleted)."""
-    now = now or utcnow()
-    row = session.get(WebSession, _hash(session_id))
-    if row is None:
-        return None
-    if row.last_seen_at < now - idle:
-        session.delete(row)
-        session.flush()
-        return None
-    return row
+def load(session: Session, session_id: str) -> WebSession | None:
+    """The session with this id, live or idle (``is_idle`` tells); None when unknown."""
+    return session.get(WebSession, _hash(session_id))
+
+
+def is_idle(row: WebSession, *, idle: dt.timedelta, now: dt.datetime | None = None) -> bool:
+    """Unused for longer than ``idle``: the session is over."""
+    return row.last_seen_at < (now or utcnow()) - idle
+
+
+def needs_touch(row: WebSession, *, now: dt.datetime | None = None) -> bool:
+    """Its last use is older than ``TOUCH_EVERY``: worth writing down again."""
+    return row.last_seen_at < (now or utcnow()) - TOUCH_EVERY
 
 
 def save(session: Session, session_id: str, *, data: dict[str, Any], user_id: int | None,
@@ -56,11 +57,10 @@ def save(session: Session, session_id: str, *, data: dict[str, Any], user_id: in
 
 
 def touch(session: Session, session_id: str, *, now: dt.datetime | None = None) -> None:
-    """Note a use of an unchanged session, at most once per ``TOUCH_EVERY``."""
-    now = now or utcnow()
+    """Note a use of an unchanged session."""
     row = session.get(WebSession, _hash(session_id))
-    if row is not None and row.last_seen_at < now - TOUCH_EVERY:
-        row.last_seen_at = now
+    if row is not None:
+        row.last_seen_at = now or utcnow()
         session.flush()
 
 
