@@ -1,4 +1,4 @@
-"""GS1 conformance vectors, used as they are from tests/data/standards/gs1/ (copied from ../shared).
+"""GS1 conformance vectors, used as they are from tests/data/standards/gs1/ (a copy).
 
 ``gs1_test_vectors.json`` collects the unit-test cases of two GS1 reference
 implementations: gs1/gs1-syntax-engine (``dl.c``: ``dl_uri_parse``, ``uri_escape``,
@@ -40,14 +40,14 @@ from tracker.domain.gs1 import (
 from tracker.errors import MalformedCode
 
 
-def shared_gs1_file(name: str) -> Path:
+def gs1_file(name: str) -> Path:
     """A file of tests/data/standards/gs1."""
     return STANDARDS / "gs1" / name
 
 
 @cache
 def vectors() -> dict[str, Any]:
-    return json.loads(shared_gs1_file("gs1_test_vectors.json").read_text(encoding="utf-8"))
+    return json.loads(gs1_file("gs1_test_vectors.json").read_text(encoding="utf-8"))
 
 
 @cache
@@ -59,7 +59,7 @@ def syntax_dictionary() -> dict[str, tuple[str, tuple[str, ...]]]:
     a type letter or ``[``, attributes are lower-case ``key`` or ``key=value``.
     """
     entries = {}
-    text = shared_gs1_file("gs1-syntax-dictionary.txt").read_text(encoding="utf-8")
+    text = gs1_file("gs1-syntax-dictionary.txt").read_text(encoding="utf-8")
     for line in text.splitlines():
         tokens = line.split("#", 1)[0].split()
         if not tokens:
