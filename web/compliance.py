@@ -45,7 +45,7 @@ SORTS = ("newest", "oldest", "last_scan", "most_scans")
 @role_required(Role.COMPLIANCE)
 def home() -> str:
     session = get_session()
-    with session.begin():
+    with write_transaction(session):  # noting the visit writes
         since = attention.note_visit(session, actor=actor())
         summary = attention.attention(session, actor=actor(), since=since)
         remember_territory_names(session)
@@ -124,39 +124,26 @@ def bulk() -> WerkzeugResponse:
         request.args.to_dict(flat=False)).to_args())
     ids = [int(v) for v in request.form.getlist("ids") if v.isdigit()]
     action = request.form.get("action", "")
-    reason = request.form.get("reason", "").strip()
+    reason = request.form.get("reason", "")
     if not ids:
         flash(_("Tick at least one violation first."), "warning")
         return redirect(back)
     if action not in BULK_ACTIONS:
         flash(_("Choose what to do with the ticked violations."), "warning")
         return redirect(back)
-    session = get_session()
-    try:
-        with write_transaction(session):
-            if action == "assign":
-                assignee = request.form.get("assignee") or None
-                violation_queue.assign(session, ids, assignee=assignee, actor=actor())
-            else:
-                if not reason:
-                    raise _MissingReason()
-                target = "investigating" if action == "investigate" else "dismissed"
-                for violation_id in ids:
-                    violations.review(session, violation_id, status=target, note=reason,
-                                      actor=actor())
-    except _MissingReason:
-        flash(_("Give a reason: it is kept in each case's audit trail."), "danger")
-        return redirect(back)
-    except TrackerError as exc:
-        flash(_("Nothing was changed: %(problem)s", problem=exc.message), "danger")
-        return redirect(back)
-    flash(ngettext("%(num)s violation updated.", "%(num)s violations updated.", len(ids)),
-          "success")
-    return redirect(back)
 
+    def change(session: Session) -> None:
+        if action == "assign":
+            violation_queue.assign(session, ids, assignee=request.form.get("assignee") or None,
+                                   actor=actor())
+            return
+        target = "investigating" if action == "investigate" else "dismissed"
+        for violation_id in ids:  # the review refuses an empty reason, naming it
+            violations.review(session, violation_id, status=target, note=reason,
+                              actor=actor())
 
-class _MissingReason(Exception):
-    pass
+    return _act(change, back=back, done=ngettext(
+        "%(num)s violation updated.", "%(num)s violations updated.", len(ids)))
 
 
 def _filter_choices(session: Session) -> dict[str, list[tuple[str, str]]]:
@@ -219,8 +206,9 @@ def violation_case_file(violation_id: int) -> Response:
 def change_status(violation_id: int) -> WerkzeugResponse:
     target = request.form.get("status", "")
     reason = request.form.get("reason", "").strip()
-    return _act(violation_id, lambda session: violations.review(
+    return _act(lambda session: violations.review(
         session, violation_id, status=target, note=reason, actor=actor()),
+        back=_case(violation_id),
         done=_("The case is now %(status)s.", status=STATUS_LABELS.get(target, target)))
 
 
@@ -228,8 +216,8 @@ def change_status(violation_id: int) -> WerkzeugResponse:
 @role_required(Role.COMPLIANCE)
 def assign_case(violation_id: int) -> WerkzeugResponse:
     assignee = request.form.get("assignee") or None
-    return _act(violation_id, lambda session: violation_queue.assign(
-        session, [violation_id], assignee=assignee, actor=actor()),
+    return _act(lambda session: violation_queue.assign(
+        session, [violation_id], assignee=assignee, actor=actor()), back=_case(violation_id),
         done=_("Assigned to %(name)s.", name=assignee) if assignee else _("Unassigned."))
 
 
@@ -237,13 +225,18 @@ def assign_case(violation_id: int) -> WerkzeugResponse:
 @role_required(Role.COMPLIANCE)
 def comment(violation_id: int) -> WerkzeugResponse:
     body = request.form.get("body", "")
-    return _act(violation_id, lambda session: case.add_comment(
-        session, violation_id, body=body, actor=actor()), done=_("Comment added."))
+    return _act(lambda session: case.add_comment(
+        session, violation_id, body=body, actor=actor()), back=_case(violation_id),
+        done=_("Comment added."))
 
 
-def _act(violation_id: int, change: Callable[[Session], object], *, done: str
-         ) -> WerkzeugResponse:
-    """Run one change in one transaction; say what happened or why nothing did."""
+def _case(violation_id: int) -> str:
+    return url_for("compliance.violation", violation_id=violation_id)
+
+
+def _act(change: Callable[[Session], object], *, back: str, done: str) -> WerkzeugResponse:
+    """Run one change in one transaction, all or nothing; say what happened or why
+    nothing did, back on the page the person came from."""
     session = get_session()
     try:
         with write_transaction(session):
@@ -252,4 +245,4 @@ def _act(violation_id: int, change: Callable[[Session], object], *, done: str
         flash(_("Nothing was changed: %(problem)s", problem=exc.message), "danger")
     else:
         flash(done, "success")
-    return redirect(url_for("compliance.violation", violation_id=violation_id))
+    return redirect(back)

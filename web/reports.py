@@ -114,7 +114,8 @@ def _download(text: str, name: str, period: Period) -> Response:
 
 def _timeline(period: Period, days: tuple[reports.DayCount, ...]) -> dict[str, Any]:
     """Every day of the period with the count of each type (0 where none)."""
-    first, last = period.since.date(), (period.until - dt.timedelta(microseconds=1)).date()
+    words = queue_words(period)
+    first, last = dt.date.fromisoformat(words["from"]), dt.date.fromisoformat(words["until"])
     labels = [(first + dt.timedelta(days=i)).isoformat()
               for i in range((last - first).days + 1)]
     position = {day: i for i, day in enumerate(labels)}

@@ -69,6 +69,8 @@ class DatabaseSessionInterface(SessionInterface):
         with session_factory()() as db, write_transaction(db):
             if session.session_id and (session.renew or not session):
                 web_sessions.end(db, session.session_id)
+            if session.renew:  # signing in or out: clear away sessions left idle
+                web_sessions.end_idle(db, idle=idle_limit(app))
             if not session:
                 response.delete_cookie(COOKIE, domain=domain, path=path)
                 return

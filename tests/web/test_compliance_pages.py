@@ -122,6 +122,9 @@ def test_bulk_dismiss_needs_a_reason_and_is_audited(compliance, cases, db):
 
     assert refused.status_code == done.status_code == 302
     assert done.headers["Location"] == "/compliance/violations?status=open"
+    shown = compliance.get("/compliance/violations?status=open").get_data(as_text=True)
+    assert "Nothing was changed: a review needs a &#39;note&#39; saying why" in shown
+    assert "3 violations updated." in shown
     with make_session_factory(db)() as session:
         statuses = session.scalars(select(Violation.status).where(Violation.id.in_(ticked)))
         assert set(statuses) == {ViolationStatus.DISMISSED}
@@ -193,7 +196,7 @@ def test_a_comment_shows_on_the_case_with_its_author(compliance, cases, users):
     assert "Called the distributor &lt;b&gt;today&lt;/b&gt;" in comments
 
 
-def test_the_case_map_lists_territories_and_scans(compliance, cases):
+def test_the_case_map_lists_the_expected_and_found_territories(compliance, cases):
     data = compliance.get("/compliance/violations/2/map.json").get_json()
 
     roles = [(f["properties"]["role"], f["properties"].get("code")) for f in data["features"]]

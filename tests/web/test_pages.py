@@ -180,3 +180,19 @@ def test_a_page_view_notes_the_sessions_use_at_most_once_a_minute(client, users,
         after = session.scalars(select(WebSession.last_seen_at).where(
             WebSession.user_id.is_not(None))).one()
     assert (after != before) is written
+
+
+def test_signing_in_clears_away_sessions_left_idle(client, users, db, app):
+    client.get("/login")  # an anonymous session, never used again
+    idle = dt.timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1)
+    with make_session_factory(db)() as session, session.begin():
+        (row,) = session.scalars(select(WebSession)).all()
+        row.last_seen_at -= idle
+        stale = row.id_hash
+
+    other = app.test_client()
+    sign_in(other, users["admin"], PASSWORDS["admin"])
+
+    with make_session_factory(db)() as session:
+        left = session.scalars(select(WebSession.id_hash)).all()
+    assert stale not in left and len(left) == 1

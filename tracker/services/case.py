@@ -42,8 +42,6 @@ class ChainStep:
     at: dt.datetime
     shipment_id: int | None
     container: str | None
-    # For a shipment: whether the receiver is authorised for the batch's territory.
-    receiver_authorised: bool | None
     # The first shipment to a receiver that is not authorised: where the goods left.
     left_territory: bool
 
@@ -85,11 +83,11 @@ def load_case(session: Session, violation_id: int, *, actor: Actor) -> Case:
     chain: list[ChainStep] = []
     left = False
     for move in moves:
-        ok = authorised(move.to_party) if move.kind == "ship" else None
-        first_leak = move.kind == "ship" and ok is False and not left
+        first_leak = (not left and move.kind == "ship"
+                      and authorised(move.to_party) is False)
         left = left or first_leak
         chain.append(ChainStep(move.kind, move.from_party, move.to_party, move.at,
-                               move.shipment_id, move.detail, ok, first_leak))
+                               move.shipment_id, move.detail, first_leak))
     assignee = (session.scalar(select(User.name).where(User.id == violation.assignee_id))
                 if violation.assignee_id else None)
     comments = list(session.scalars(select(ViolationComment).where(

@@ -76,8 +76,3 @@ def end_idle(session: Session, *, idle: dt.timedelta, now: dt.datetime | None = 
     if stale:
         session.execute(delete(WebSession).where(WebSession.id_hash.in_(stale)))
     return len(stale)
-
-
-def end_all_for_user(session: Session, user_id: int) -> None:
-    """Sign a user out everywhere (deactivated, password changed)."""
-    session.execute(delete(WebSession).where(WebSession.user_id == user_id))
