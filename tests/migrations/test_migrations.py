@@ -56,3 +56,31 @@ def test_evidence_moves_from_violation_scans_to_the_scans_and_back(tmp_path):
             "SELECT violation_id, scan_id FROM violation_scans ORDER BY scan_id")
         ).all() == [(7, 1), (7, 2)]
     engine.dispose()
+
+
+def test_receipts_recorded_before_the_rollups_are_counted_into_them(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    config = migrate.alembic_config(engine.url.render_as_string(hide_password=False))
+    command.upgrade(config, "0005")
+    move = ("INSERT INTO custody_moves (key, kind, to_party, at) "
+            "VALUES (:key, :kind, :party, :at)")
+    with engine.begin() as connection:
+        connection.execute(text(move), [
+            # p received item 1 on two days (the later day recorded first), item 2 once,
+            # and a pallet; q received item 1 once; a shipment is no receipt.
+            {"key": "01/1/21/a", "kind": "receive", "party": "p", "at": "2026-03-05 10:00:00"},
+            {"key": "01/1/21/a", "kind": "receive", "party": "p", "at": "2026-03-02 10:00:00"},
+            {"key": "01/1/21/b", "kind": "receive", "party": "p", "at": "2026-03-02 23:00:00"},
+            {"key": "00/123", "kind": "receive", "party": "p", "at": "2026-03-02 10:00:00"},
+            {"key": "01/1/21/a", "kind": "receive", "party": "q", "at": "2026-03-02 10:00:00"},
+            {"key": "01/1/21/a", "kind": "ship", "party": "q", "at": "2026-03-03 10:00:00"},
+        ])
+    command.upgrade(config, "0006")
+    with engine.connect() as connection:
+        assert connection.execute(text(
+            "SELECT party_id, day, receipts FROM receipt_days ORDER BY party_id, day")
+        ).all() == [("p", "2026-03-02", 2), ("p", "2026-03-05", 1), ("q", "2026-03-02", 1)]
+        assert connection.execute(text(
+            "SELECT party_id, key, at, previous_at FROM repeat_receipts")
+        ).all() == [("p", "01/1/21/a", "2026-03-05 10:00:00", "2026-03-02 10:00:00")]
+    engine.dispose()

@@ -82,6 +82,40 @@ class CustodyMove(Base):
     at: Mapped[dt.datetime]
 
 
+class ReceiptDay(Base):
+    """Items a party received on one UTC day: receipts counted as they are recorded
+    (every receive move of an item, not of a case or pallet), so a report sums a few
+    rows per party and day instead of reading every receipt."""
+
+    __tablename__ = "receipt_days"
+
+    party_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    receipts: Mapped[int] = mapped_column(default=0)
+
+
+class RepeatReceipt(Base):
+    """A receipt of an item by a party that had received the same item before (returned
+    goods, a shipment received twice by EPCIS): with ``previous_at``, the time of that
+    party's latest earlier receipt of the item, it turns a count of receipts into a count
+    of distinct items. In a period ``[since, until)`` the items a party received are its
+    receipts there minus its repeat receipts there whose ``previous_at >= since``
+    (``tracker.services.reports``). Receipts recorded out of time order (an EPCIS event
+    with an earlier event time) correct the row of the next receipt."""
+
+    __tablename__ = "repeat_receipts"
+    __table_args__ = (
+        Index("ix_repeat_receipts_at", "at", "party_id", "previous_at"),
+        Index("ix_repeat_receipts_party_key", "party_id", "key", "at"),
+    )
+
+    id: Mapped[intpk]
+    party_id: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(500))
+    at: Mapped[dt.datetime]
+    previous_at: Mapped[dt.datetime]
+
+
 class Shipment(Base):
     __tablename__ = "shipments"
 

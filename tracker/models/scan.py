@@ -93,6 +93,7 @@ class Violation(Base):
         # violations per type and per territory read these alone (covering).
         Index("ix_violations_type_status", "type", "status"),
         Index("ix_violations_found_territory_status", "found_territory", "status"),
+        Index("ix_violations_party_opened", "responsible_party", "opened_at", "status"),
     )
 
     id: Mapped[intpk]
@@ -105,7 +106,9 @@ class Violation(Base):
     status: Mapped[ViolationStatus] = mapped_column(enum_type(ViolationStatus, "violation_status"),
                                                     default=ViolationStatus.OPEN, index=True)
     batch_id: Mapped[int | None]
-    responsible_party: Mapped[str | None] = mapped_column(String(200), index=True)
+    # Indexed with opened_at and status (ix_violations_party_opened): a party's
+    # violations, and the scorecard's counts per party and period read the index alone.
+    responsible_party: Mapped[str | None] = mapped_column(String(200))
     expected_territories: Mapped[list[str]] = mapped_column(JSON, default=list)
     found_territory: Mapped[str | None] = mapped_column(String(64))
     scan_count: Mapped[int] = mapped_column(default=0)

@@ -28,6 +28,8 @@ from tracker.models import (
     CustodyState,
     LineStatus,
     Party,
+    ReceiptDay,
+    RepeatReceipt,
     Role,
     Serial,
     Shipment,
@@ -44,6 +46,7 @@ IN_TRANSIT = "in_transit"
 IN_PROGRESS = "in_progress"
 # Dispositions under which an item cannot be shipped on.
 NOT_SHIPPABLE = {"recalled", "destroyed", "stolen", "disposed", "retail_sold", "expired"}
+_ITEM_PREFIX = "01/"  # item keys (tracker.domain.codes.item_key); "00/" is a container
 _PGLN = re.compile(r"urn:epc:id:pgln:(\d{6,12})\.\d*")
 
 
@@ -445,6 +448,7 @@ def apply_receipt(session: Session, shipment: Shipment, lines: Sequence[Shipment
                     disposition=IN_PROGRESS, shipment_id=None, last_event_pk=event_pk,
                     updated_at=now)
         )
+    count_receipts(session, shipment.to_party, moved, now)
     add_moves(session, moved, kind="receive", from_party=shipment.from_party,
               to_party=shipment.to_party, shipment_id=shipment.id, event_pk=event_pk, at=now,
               detail=None)
@@ -452,6 +456,51 @@ def apply_receipt(session: Session, shipment: Shipment, lines: Sequence[Shipment
         line.status = LineStatus.RECEIVED
     shipment.received_at = now
     shipment.receive_event_pk = event_pk
+
+
+def count_receipts(session: Session, party: str, keys: Sequence[str], at: dt.datetime
+                   ) -> None:
+    """Count receipts of items by ``party`` at ``at`` into the reports' rollups (before
+    their receive moves are added): the party's receipts of the day, and a repeat receipt
+    for each item it received before (see :class:`tracker.models.RepeatReceipt`)."""
+    items = [k for k in keys if k.startswith(_ITEM_PREFIX)]
+    if not items:
+        return
+    connection = session.connection()
+    upsert = dialect_insert(connection.dialect.name)(table(ReceiptDay))
+    connection.execute(upsert.values(party_id=party, day=at.astimezone(dt.UTC).date(),
+                                     receipts=len(items)).on_conflict_do_update(
+        index_elements=[ReceiptDay.party_id, ReceiptDay.day],
+        set_={"receipts": ReceiptDay.receipts + upsert.excluded.receipts}))
+    repeats: list[dict[str, Any]] = []
+    for part in chunks(items, 5_000):
+        earlier_and_later = (
+            select(CustodyMove.key, func.max(CustodyMove.at).filter(CustodyMove.at <= at),
+                   func.min(CustodyMove.at).filter(CustodyMove.at > at))
+            .where(CustodyMove.key.in_(part), CustodyMove.kind == "receive",
+                   CustodyMove.to_party == party)
+            .group_by(CustodyMove.key))
+        for key, before, after in connection.execute(earlier_and_later):
+            if before is not None:
+                repeats.append({"party_id": party, "key": key, "at": at,
+                                "previous_at": before})
+            if after is not None:  # recorded out of time order: the next one follows this
+                _follows(session, party, key, after, at)
+    if repeats:
+        connection.execute(insert(table(RepeatReceipt)), repeats)
+
+
+def _follows(session: Session, party: str, key: str, later: dt.datetime,
+             at: dt.datetime) -> None:
+    """The party's receipt of ``key`` at ``later`` now has one at ``at`` before it."""
+    row = session.scalars(select(RepeatReceipt).where(
+        RepeatReceipt.party_id == party, RepeatReceipt.key == key,
+        RepeatReceipt.at == later)).first()
+    if row is None:
+        session.add(RepeatReceipt(party_id=party, key=key, at=later, previous_at=at))
+    elif row.previous_at < at:
+        row.previous_at = at
+    session.flush()
 
 
 # --- cases and pallets ---------------------------------------------------------------

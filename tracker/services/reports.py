@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
 from typing import Any
 
-from sqlalchemy import and_, distinct, func, select, text, true
+from sqlalchemy import Select, and_, distinct, func, select, text, true
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -32,6 +32,8 @@ from tracker.models import (
     CustodyMove,
     Party,
     PartyRole,
+    ReceiptDay,
+    RepeatReceipt,
     Role,
     Violation,
     ViolationType,
@@ -202,15 +204,6 @@ def scorecard(session: Session, *, since: dt.datetime, until: dt.datetime, actor
     # Never correlated with the outer query's parties: a list of its own.
     parties = select(Party.id).where(scored).correlate(None)
 
-    received = (
-        select(CustodyMove.to_party.label("party"),
-               func.count(distinct(CustodyMove.key)).label("units"))
-        .where(text(RECEIPTS), CustodyMove.key.like(_ITEM_KEYS),
-               CustodyMove.at >= period.since, CustodyMove.at < period.until,
-               CustodyMove.to_party.in_(parties))
-        .group_by(CustodyMove.to_party)
-        .subquery())
-
     confirmed = Violation.status.in_(CONFIRMED_STATUSES)
     attributed = (
         select(Violation.responsible_party.label("party"),
@@ -225,16 +218,16 @@ def scorecard(session: Session, *, since: dt.datetime, until: dt.datetime, actor
         .subquery())
 
     query = (
-        select(Party.id, received.c.units, attributed.c.violations, attributed.c.confirmed,
+        select(Party.id, attributed.c.violations, attributed.c.confirmed,
                attributed.c.previous, attributed.c.year_confirmed)
-        .outerjoin(received, received.c.party == Party.id)
         .outerjoin(attributed, attributed.c.party == Party.id)
         .where(scored)
     )
+    received = received_units(session, period, parties)
     rows = []
-    for party_id, units, count, confirmed_count, previous_count, year_count in (
+    for party_id, count, confirmed_count, previous_count, year_count in (
             session.execute(query)):
-        units, count = units or 0, count or 0
+        units, count = received.get(party_id, 0), count or 0
         rows.append(PartyScore(
             party=party_id, received_units=units, violations=count,
             violations_per_1000=round(count * 1000 / units, 2) if units else None,
@@ -242,6 +235,53 @@ def scorecard(session: Session, *, since: dt.datetime, until: dt.datetime, actor
             previous_violations=previous_count or 0))
     rows.sort(key=lambda s: (-s.violations, s.party))
     return Scorecard(period.since, period.until, tuple(rows))
+
+
+def received_units(session: Session, period: Period, parties: Select[Any]) -> dict[str, int]:
+    """The distinct items each of ``parties`` received in the period: its receipts there
+    (whole UTC days from the daily counts, the period's partial days from the receipts
+    themselves) minus its repeat receipts of an item it had already received in the
+    period (:class:`tracker.models.RepeatReceipt`)."""
+    first_day = _day_at_or_after(period.since)
+    end_day = period.until.date()  # the days before it are whole inside the period
+    if first_day >= end_day:
+        edges = [(period.since, period.until)]
+    else:
+        edges = [(period.since, _midnight(first_day)), (_midnight(end_day), period.until)]
+    counts: dict[str, int] = {}
+    if first_day < end_day:
+        days = (select(ReceiptDay.party_id, func.sum(ReceiptDay.receipts))
+                .where(ReceiptDay.day >= first_day, ReceiptDay.day < end_day,
+                       ReceiptDay.party_id.in_(parties))
+                .group_by(ReceiptDay.party_id))
+        counts.update((party, int(n)) for party, n in session.execute(days))
+    for since, until in edges:
+        if since >= until:
+            continue
+        receipts = (select(CustodyMove.to_party, func.count())
+                    .where(text(RECEIPTS), CustodyMove.key.like(_ITEM_KEYS),
+                           CustodyMove.at >= since, CustodyMove.at < until,
+                           CustodyMove.to_party.in_(parties))
+                    .group_by(CustodyMove.to_party))
+        for party, n in session.execute(receipts):
+            counts[party] = counts.get(party, 0) + n
+    repeats = (select(RepeatReceipt.party_id, func.count())
+               .where(RepeatReceipt.at >= period.since, RepeatReceipt.at < period.until,
+                      RepeatReceipt.previous_at >= period.since,
+                      RepeatReceipt.party_id.in_(parties))
+               .group_by(RepeatReceipt.party_id))
+    for party, n in session.execute(repeats):
+        counts[party] -= n
+    return counts
+
+
+def _day_at_or_after(moment: dt.datetime) -> dt.date:
+    day = moment.date()
+    return day if _midnight(day) == moment else day + dt.timedelta(days=1)
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
 
 
 # --- CSV downloads -------------------------------------------------------------------

@@ -1,0 +1,72 @@
+"""the scorecard's receipts counted as they are recorded: items each party received per
+UTC day, and the repeat receipts that turn those counts into distinct items; violations
+indexed by responsible party with their opening time and status (replacing the index on
+the party alone), so the scorecard's counts read the index only
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-06 13:00:00
+
+"""
+from typing import Sequence, Union
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0006'
+down_revision: Union[str, Sequence[str], None] = '0005'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+# The receipts of items (not of cases and pallets) already recorded, as the reports
+# count them from now on (tracker.services.custody.count_receipts keeps them up to date).
+ITEM_RECEIPTS = "kind = 'receive' AND key LIKE '01/%/21/%'"
+
+
+def upgrade() -> None:
+    op.create_table(
+        'receipt_days',
+        sa.Column('party_id', sa.String(length=200), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('receipts', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('party_id', 'day', name=op.f('pk_receipt_days')),
+    )
+    op.create_table(
+        'repeat_receipts',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('party_id', sa.String(length=200), nullable=False),
+        sa.Column('key', sa.String(length=500), nullable=False),
+        sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('previous_at', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_repeat_receipts')),
+    )
+    op.create_index('ix_repeat_receipts_at', 'repeat_receipts',
+                    ['at', 'party_id', 'previous_at'])
+    op.create_index('ix_repeat_receipts_party_key', 'repeat_receipts',
+                    ['party_id', 'key', 'at'])
+    day = ("date(timezone('UTC', at))" if op.get_bind().dialect.name == 'postgresql'
+           else 'date(at)')
+    op.execute(f"""
+        INSERT INTO receipt_days (party_id, day, receipts)
+        SELECT to_party, {day}, count(*) FROM custody_moves
+        WHERE {ITEM_RECEIPTS} AND to_party IS NOT NULL
+        GROUP BY to_party, {day}""")
+    op.execute(f"""
+        INSERT INTO repeat_receipts (party_id, key, at, previous_at)
+        SELECT to_party, key, at, previous_at FROM (
+            SELECT to_party, key, at,
+                   lag(at) OVER (PARTITION BY to_party, key ORDER BY at, id) AS previous_at
+            FROM custody_moves WHERE {ITEM_RECEIPTS} AND to_party IS NOT NULL) AS r
+        WHERE previous_at IS NOT NULL""")
+    op.drop_index('ix_violations_responsible_party', table_name='violations')
+    op.create_index('ix_violations_party_opened', 'violations',
+                    ['responsible_party', 'opened_at', 'status'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_violations_party_opened', table_name='violations')
+    op.create_index('ix_violations_responsible_party', 'violations', ['responsible_party'])
+    op.drop_index('ix_repeat_receipts_party_key', table_name='repeat_receipts')
+    op.drop_index('ix_repeat_receipts_at', table_name='repeat_receipts')
+    op.drop_table('repeat_receipts')
+    op.drop_table('receipt_days')
