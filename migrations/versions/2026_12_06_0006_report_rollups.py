@@ -1,7 +1,8 @@
 """the scorecard's receipts counted as they are recorded: items each party received per
 UTC day, and the repeat receipts that turn those counts into distinct items; violations
 indexed by responsible party with their opening time and status (replacing the index on
-the party alone), so the scorecard's counts read the index only
+the party alone), so the scorecard's counts read the index only; and by opening time
+with the type, so the violations over time read the index only
 
 Revision ID: 0006
 Revises: 0005
@@ -61,9 +62,13 @@ def upgrade() -> None:
     op.drop_index('ix_violations_responsible_party', table_name='violations')
     op.create_index('ix_violations_party_opened', 'violations',
                     ['responsible_party', 'opened_at', 'status'])
+    op.drop_index('ix_violations_opened_at', table_name='violations')
+    op.create_index('ix_violations_opened_at', 'violations', ['opened_at', 'id', 'type'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_violations_opened_at', table_name='violations')
+    op.create_index('ix_violations_opened_at', 'violations', ['opened_at', 'id'])
     op.drop_index('ix_violations_party_opened', table_name='violations')
     op.create_index('ix_violations_responsible_party', 'violations', ['responsible_party'])
     op.drop_index('ix_repeat_receipts_party_key', table_name='repeat_receipts')
