@@ -21,6 +21,9 @@ from web.names import party_names, remember_territory_names
 
 bp = Blueprint("reports", __name__, url_prefix="/compliance/reports")
 
+# The table and the map's arrows show the largest flows (a quarter of a year of a big
+# brand holds thousands of pairs); the CSV download holds every one.
+TOP_FLOWS = 25
 QUICK_PERIODS = [(30, _l("Last 30 days")), (90, _l("Last 90 days")), (365, _l("Last 12 months"))]
 
 
@@ -42,16 +45,28 @@ def overview() -> str:
     who = actor()
     days = reports.violations_over_time(session, since=period.since, until=period.until,
                                         actor=who)
-    flows = reports.flows(session, since=period.since, until=period.until, actor=who)
     scorecard = reports.scorecard(session, since=period.since, until=period.until, actor=who)
     remember_territory_names(session)
     names = party_names(session)
     session.rollback()
     return render_template(
         "compliance/reports.html", period=period, words=queue_words(period),
-        quick=QUICK_PERIODS, flows=flows, scorecard=scorecard, party_names=names,
+        quick=QUICK_PERIODS, scorecard=scorecard, party_names=names,
         timeline=json.dumps(_timeline(period, days)),
         type_labels=json.dumps({k: str(v) for k, v in VIOLATION_TYPE_LABELS.items()}))
+
+
+@bp.get("/flows-table")
+@role_required(Role.COMPLIANCE)
+def flows_table() -> str:
+    """The reports page's flow table, which the page loads after itself."""
+    session = get_session()
+    period = _period()
+    flows = reports.flows(session, since=period.since, until=period.until, actor=actor())
+    remember_territory_names(session)
+    session.rollback()
+    return render_template("compliance/_flows_table.html", words=queue_words(period),
+                           top_flows=flows.items[:TOP_FLOWS], flow_count=len(flows.items))
 
 
 @bp.get("/flows-map.json")
@@ -79,7 +94,7 @@ def flows_map() -> Response:
     arrows = [{"from": flow.from_territory, "to": flow.to_territory,
                "from_at": shapes[flow.from_territory].anchor,
                "to_at": shapes[flow.to_territory].anchor, "violations": flow.violations}
-              for flow in flows.items
+              for flow in flows.items[:TOP_FLOWS]
               if flow.from_territory in shapes and flow.to_territory in shapes]
     return jsonify({"type": "FeatureCollection", "features": features, "flows": arrows})
 

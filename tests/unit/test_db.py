@@ -46,3 +46,12 @@ def test_none_stays_none():
 def test_naive_timestamps_are_refused():
     with pytest.raises(ValueError, match="naive datetime .* must carry a timezone"):
         FAST(dt.datetime(2026, 1, 1))
+
+
+def test_postgresql_sessions_compile_no_queries_to_machine_code(engine):
+    """PostgreSQL: JIT off (its compile time dominated short queries); SQLite has none."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            assert connection.exec_driver_sql("SHOW jit").scalar() == "off"
+        else:
+            assert engine.dialect.name == "sqlite"

@@ -216,7 +216,9 @@ def test_the_reports_page_counts_the_period_and_offers_csv(compliance, cases):
     text = page.get_data(as_text=True)
 
     assert page.status_code == 200
-    assert 'data-flow="A>B"' in text
+    assert 'hx-get="/compliance/reports/flows-table?since=2026-11-01&amp;until=2026-11-30"' in text
+    table = compliance.get("/compliance/reports/flows-table?since=2026-11-01&until=2026-11-30")
+    assert 'data-flow="A>B"' in table.get_data(as_text=True)
     flows = compliance.get("/compliance/reports/flows.csv?since=2026-11-01&until=2026-11-30")
     assert flows.headers["Content-Disposition"] == (
         "attachment; filename=flows-2026-11-01-2026-11-30.csv")
@@ -234,7 +236,8 @@ def test_a_bad_period_is_explained_in_the_layout(compliance, cases):
 def test_the_reports_are_refused_to_inspectors(client, users, cases):
     sign_in(client, users["inspector"], PASSWORDS["inspector"])
 
-    for page in ("/compliance/reports/", "/compliance/reports/flows.csv",
+    for page in ("/compliance/reports/", "/compliance/reports/flows-table",
+                 "/compliance/reports/flows.csv",
                  "/compliance/reports/scorecard.csv", "/compliance/reports/flows-map.json"):
         assert client.get(page).status_code == 403, page
 
@@ -257,3 +260,24 @@ def test_the_case_file_is_a_pdf_in_the_readers_language(compliance, cases, langu
     assert title in text
     assert "S0001" in text  # the serial
     assert response.headers["X-Content-Hash"] in text.replace("\n", "")
+
+
+def test_the_flow_table_and_map_show_the_largest_flows_and_say_so(compliance, cases, db,
+                                                                   monkeypatch):
+    import web.reports
+
+    with make_session_factory(db)() as session, session.begin():  # a smaller flow B>A
+        session.add(Violation(key="k-back", type=ViolationType.DIVERTED,
+                              expected_territories=["B"], found_territory="A",
+                              opened_at=T0, updated_at=T0))
+    period = "since=2026-11-01&until=2026-11-30"
+    every = compliance.get(f"/compliance/reports/flows.csv?{period}").get_data(as_text=True)
+    monkeypatch.setattr(web.reports, "TOP_FLOWS", 1)
+
+    text = compliance.get(f"/compliance/reports/flows-table?{period}").get_data(as_text=True)
+    arrows = compliance.get(f"/compliance/reports/flows-map.json?{period}").get_json()["flows"]
+
+    assert every.splitlines()[1:] == ["A,B,80,80", "B,A,1,1"]
+    assert text.count("data-flow=") == 1 and 'data-flow="A>B"' in text  # the largest
+    assert 'data-flows-shown="1"' in text and "The 1 largest of 2 flows" in text
+    assert [(a["from"], a["to"]) for a in arrows] == [("A", "B")]
