@@ -21,10 +21,12 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None
 
 
 def marked_messages() -> set[str]:
+    """Every message marked in the pages (web/) and the scanner app (scanner_app/)."""
     found = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
-            str(WEB), METHODS, keywords=KEYWORDS):
-        found.add(message[0] if isinstance(message, tuple) else message)
+    for package in (WEB, WEB.parent / "scanner_app"):
+        for _file, _line, message, _comments, _context in extract_from_dir(
+                str(package), METHODS, keywords=KEYWORDS):
+            found.add(message[0] if isinstance(message, tuple) else message)
     return found
 
 
