@@ -14,10 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from tracker.db import chunks, dialect_insert, paged, table, utcnow
+from tracker.db import chunks, dialect_insert, paged, table, utc_day, utcnow
 from tracker.domain.codes import container_key, item_key, parse_code
 from tracker.domain.gs1 import make_sscc
 from tracker.errors import Conflict, InvalidInput, MalformedCode, NotFound, PermissionDenied
@@ -488,6 +488,29 @@ def count_receipts(session: Session, party: str, keys: Sequence[str], at: dt.dat
                 _follows(session, party, key, after, at)
     if repeats:
         connection.execute(insert(table(RepeatReceipt)), repeats)
+
+
+def recount_receipts(session: Session) -> None:
+    """Count every recorded receipt into the reports' rollups afresh, as
+    :func:`count_receipts` would have counted them one by one: for data loaded around
+    the services (the benches), and to repair them."""
+    moves = table(CustodyMove)
+    of_items = (moves.c.kind == "receive", moves.c.key.like(_ITEM_PREFIX + "%"),
+                moves.c.to_party.is_not(None))
+    day = utc_day(session.get_bind().dialect.name, moves.c.at)
+    session.execute(delete(ReceiptDay))
+    session.execute(delete(RepeatReceipt))
+    session.execute(insert(ReceiptDay).from_select(
+        ["party_id", "day", "receipts"],
+        select(moves.c.to_party, day, func.count()).where(*of_items)
+        .group_by(moves.c.to_party, day)))
+    ordered = select(moves.c.to_party, moves.c.key, moves.c.at, func.lag(moves.c.at).over(
+        partition_by=(moves.c.to_party, moves.c.key),
+        order_by=(moves.c.at, moves.c.id)).label("previous_at")).where(*of_items).subquery()
+    session.execute(insert(RepeatReceipt).from_select(
+        ["party_id", "key", "at", "previous_at"],
+        select(ordered.c.to_party, ordered.c.key, ordered.c.at, ordered.c.previous_at)
+        .where(ordered.c.previous_at.is_not(None))))
 
 
 def _follows(session: Session, party: str, key: str, later: dt.datetime,

@@ -264,7 +264,8 @@ def received_units(session: Session, period: Period, parties: Select[Any]) -> di
                            CustodyMove.to_party.in_(parties))
                     .group_by(CustodyMove.to_party))
         for party, n in session.execute(receipts):
-            counts[party] = counts.get(party, 0) + n
+            if party is not None:  # always: only listed parties are read
+                counts[party] = counts.get(party, 0) + n
     repeats = (select(RepeatReceipt.party_id, func.count())
                .where(RepeatReceipt.at >= period.since, RepeatReceipt.at < period.until,
                       RepeatReceipt.previous_at >= period.since,
