@@ -25,6 +25,7 @@ from tracker.models.scan import (
     ViolationAudit,
     ViolationComment,
     ViolationStatus,
+    ViolationTerritory,
     ViolationType,
 )
 from tracker.models.territory import Territory
@@ -53,6 +54,7 @@ __all__ = [
     "ViolationAudit",
     "ViolationComment",
     "ViolationStatus",
+    "ViolationTerritory",
     "ViolationType",
     "ApiToken",
     "Batch",

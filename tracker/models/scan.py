@@ -148,3 +148,20 @@ class ViolationComment(Base):
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     author: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)
+
+
+class ViolationTerritory(Base):
+    """One of a violation's expected territories, a row each: what the queue's "expected
+    in a region" filter and the reports' flows read instead of unpacking every
+    violation's JSON list. Written by the database itself (triggers made by migration
+    0006 on violations: on insert, and when the list changes), so every way a violation
+    is stored keeps it; nothing writes it from Python."""
+
+    __tablename__ = "violation_territories"
+    __table_args__ = (
+        Index("ix_violation_territories_violation_id", "violation_id", "territory"),
+    )
+
+    territory: Mapped[str] = mapped_column(String(64), primary_key=True)
+    violation_id: Mapped[int] = mapped_column(
+        ForeignKey("violations.id", ondelete="CASCADE"), primary_key=True)

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
 from typing import Any
 
-from sqlalchemy import Select, and_, distinct, func, select, text, true
+from sqlalchemy import Select, and_, distinct, func, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -36,6 +36,7 @@ from tracker.models import (
     RepeatReceipt,
     Role,
     Violation,
+    ViolationTerritory,
     ViolationType,
 )
 from tracker.models.custody import RECEIPTS
@@ -121,15 +122,6 @@ def _opened_in(period: Period) -> ColumnElement[bool]:
     return and_(Violation.opened_at >= period.since, Violation.opened_at < period.until)
 
 
-def _expected_territories(dialect: str) -> Any:
-    """One row (column ``value``) per code of a violation's ``expected_territories``, a
-    JSON list: the one place the reports need the dialect's own function."""
-    if dialect == "postgresql":
-        return (func.json_array_elements_text(Violation.expected_territories)
-                .table_valued("value").lateral())
-    return func.json_each(Violation.expected_territories).table_valued("value")
-
-
 # --- violations over time ------------------------------------------------------------
 
 
@@ -167,15 +159,14 @@ def flows(session: Session, *, since: dt.datetime, until: dt.datetime, actor: Ac
     first, then by territory codes (None last)."""
     period = _period(since, until)
     party = _reader(actor)
-    expected = _expected_territories(session.get_bind().dialect.name)
     query = (
-        select(expected.c.value, Violation.found_territory,
-               func.count(distinct(Violation.id)), func.count(distinct(Violation.key)))
+        select(ViolationTerritory.territory, Violation.found_territory, func.count(),
+               func.count(distinct(Violation.key)))
         .select_from(Violation)
         # Outer: a violation without expected territories still counts (from None).
-        .join(expected, true(), isouter=True)
+        .outerjoin(ViolationTerritory, ViolationTerritory.violation_id == Violation.id)
         .where(Violation.type == ViolationType.DIVERTED, _opened_in(period))
-        .group_by(expected.c.value, Violation.found_territory)
+        .group_by(ViolationTerritory.territory, Violation.found_territory)
     )
     if party is not None:
         query = query.where(Violation.responsible_party == party)
