@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Select, select, true
+from sqlalchemy import ColumnElement, Select, exists, select, true
 from sqlalchemy.orm import aliased
 
 from tracker.domain.gs1 import normalise_gtin, quoted
@@ -200,11 +200,15 @@ def territory_and_descendants(code: str) -> Select[tuple[str]]:
 
 
 def near_border_evidence() -> ColumnElement[bool]:
-    """True when a scan that is evidence of the violation lay near a border.
+    """True when a scan that is evidence of the violation lay near a border: a test per
+    violation, for the flag of each row shown."""
+    return exists().where(Scan.violation_id == Violation.id, Scan.near_border == true())
 
-    As a set of violations (IN), not a test per violation (EXISTS): the near-border
-    evidence is read once from its index (100,000 violations: SQLite 182 -> 53 ms,
-    PostgreSQL 486 -> 146 ms for the counts per status)."""
+
+def _with_near_border_evidence() -> ColumnElement[bool]:
+    """The same as a set of violations (IN), for the filter: the near-border evidence is
+    read once from its index instead of once per violation (the counts per status of
+    100,000 violations: SQLite 182 -> 53 ms, PostgreSQL 486 -> 146 ms)."""
     return Violation.id.in_(select(Scan.violation_id).where(
         Scan.violation_id.is_not(None), Scan.near_border == true()))
 
@@ -240,7 +244,7 @@ def conditions(filters: QueueFilter, *, statuses: bool = True) -> list[ColumnEle
         where.append(Violation.opened_at < _day_start(
             filters.opened_until + dt.timedelta(days=1)))
     if filters.near_border is not None:
-        evidence = near_border_evidence()
+        evidence = _with_near_border_evidence()
         where.append(evidence if filters.near_border else ~evidence)
     if filters.assignee == UNASSIGNED:
         where.append(Violation.assignee_id.is_(None))
