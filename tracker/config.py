@@ -24,6 +24,16 @@ def default_secret_key() -> str:
     return path.read_text().strip()
 
 
+def flag(name: str, value: str) -> bool:
+    """An on/off setting: 1/true/yes/on or 0/false/no/off."""
+    word = value.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be one of 1, true, yes, on, 0, false, no, off; not {value!r}")
+
+
 def default_database_url() -> str:
     instance = Path.cwd() / "instance"
     return f"sqlite:///{instance / 'tracker.db'}"
@@ -50,6 +60,15 @@ class Settings:
     map_tile_url: str = ""
     # Helper processes that check big EPCIS documents; None: one per further CPU core.
     helper_processes: int | None = None
+    # The largest JPEG an inspector may attach to a scan as evidence, in bytes.
+    max_photo_bytes: int = 5_000_000
+    # The public page of a code (web.public): requests allowed per client ("N/second",
+    # "N/minute" or "N/hour"); whether a consumer's check opens violations (off: it is a
+    # signal shown to compliance); how many proxies in front of the server append to
+    # X-Forwarded-For (0: the peer's address is the client's, the header is ignored).
+    public_rate_limit: str = "30/minute"
+    consumer_violations: bool = False
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -77,4 +96,13 @@ class Settings:
             kwargs["map_tile_url"] = env["TRACKER_MAP_TILE_URL"]
         if env.get("TRACKER_HELPER_PROCESSES"):
             kwargs["helper_processes"] = max(0, int(env["TRACKER_HELPER_PROCESSES"]))
+        if env.get("TRACKER_MAX_PHOTO_BYTES"):
+            kwargs["max_photo_bytes"] = int(env["TRACKER_MAX_PHOTO_BYTES"])
+        if env.get("TRACKER_PUBLIC_RATE_LIMIT"):
+            kwargs["public_rate_limit"] = env["TRACKER_PUBLIC_RATE_LIMIT"]
+        if env.get("TRACKER_CONSUMER_VIOLATIONS"):
+            kwargs["consumer_violations"] = flag("TRACKER_CONSUMER_VIOLATIONS",
+                                                 env["TRACKER_CONSUMER_VIOLATIONS"])
+        if env.get("TRACKER_TRUSTED_PROXIES"):
+            kwargs["trusted_proxies"] = max(0, int(env["TRACKER_TRUSTED_PROXIES"]))
         return cls(**kwargs)  # type: ignore[arg-type]

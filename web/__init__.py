@@ -30,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         layout,
         pages,
         portal,
+        public,
         reports,
         security,
         sessions,
@@ -53,6 +54,6 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     security.init_app(app)
     layout.init_app(app)
     app.register_blueprint(api_bp)
-    for area in (pages, compliance, reports, admin, portal, inspector):
+    for area in (pages, compliance, reports, admin, portal, inspector, public):
         app.register_blueprint(area.bp)
     return app

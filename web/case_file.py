@@ -11,6 +11,7 @@ from tracker.db import utcnow
 from tracker.domain import case_file
 from tracker.models import ViolationAudit
 from tracker.services.case import Case
+from tracker.services.evidence import photos_of
 from tracker.services.territory_cache import territory_index
 from web.i18n import language, number, territory_label, when
 from web.layout import MOVE_LABELS, STATUS_LABELS, VERDICT_LABELS, VIOLATION_TYPE_LABELS
@@ -23,6 +24,7 @@ def labels() -> dict[str, str]:
         "generated": _("Generated"), "page": _("Page {page} of {pages}"),
         "time": _("Scanned"), "place": _("Place"), "accuracy": _("Accuracy"),
         "verdict": _("Verdict"), "found": _("Found in"), "photo": _("Photo"),
+        "note": _("Note"), "photos": _("Evidence photos"),
         "when": _("When"), "what": _("What"), "who": _("Who"),
         "expected": _("Expected territory"), "found_area": _("Found in"),
         "scan": _("Scan, with its accuracy circle"),
@@ -56,12 +58,16 @@ def case_file_data(case: Case, session: Session) -> case_file.CaseFileData:
         (_("Scans"), number(v.scan_count)), (_("Opened"), when(v.opened_at)),
         (_("Assignee"), case.assignee or "—"),
     ]
+    photos = photos_of(session, [s.id for s in case.evidence])
     scans = [case_file.ScanRow(
         scanned_at=when(s.scanned_at), latitude=s.latitude, longitude=s.longitude,
         accuracy_m=s.accuracy_m, verdict=str(VERDICT_LABELS.get(s.verdict.value,
                                                                   s.verdict.value)),
-        found=territory_label(s.found_territory) or _("no territory"))
-        for s in case.evidence]
+        found=territory_label(s.found_territory) or _("no territory"),
+        photo_jpeg=photos.get(s.id),
+        note=added.note if (added := case.scan_evidence.get(s.id)) is not None else None)
+        # (Evidence always has a position; only a consumer's check may lack one.)
+        for s in case.evidence if s.latitude is not None and s.longitude is not None]
     chain = [case_file.ChainRow(
         when=when(step.at),
         what=" ".join(part for part in (

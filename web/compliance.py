@@ -27,8 +27,9 @@ from tracker.db import write_transaction
 from tracker.domain.case_file import content_hash, render_case_file
 from tracker.errors import TrackerError
 from tracker.models import Party, PartyRole, Product, Role, User, ViolationStatus
-from tracker.services import attention, case, violation_queue, violations
+from tracker.services import attention, case, evidence, violation_queue, violations
 from tracker.services.violation_filter import QueueFilter, parse_filter
+from web.api.evidence import jpeg_response
 from web.auth import actor, role_required
 from web.case_file import case_file_data
 from web.db import get_session, session_factory
@@ -199,6 +200,27 @@ def violation_case_file(violation_id: int) -> Response:
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f"inline; filename=case-{violation_id}.pdf",
         "X-Content-Hash": content_hash(data)})
+
+
+@bp.get("/scans/<int:scan_id>/photo.jpg")
+@role_required(Role.COMPLIANCE)
+def scan_photo(scan_id: int) -> Response:
+    """An evidence scan's photo as the inspector sent it."""
+    return _photo(scan_id, thumbnail=False)
+
+
+@bp.get("/scans/<int:scan_id>/thumbnail.jpg")
+@role_required(Role.COMPLIANCE)
+def scan_thumbnail(scan_id: int) -> Response:
+    """The small copy shown in the case's list of evidence scans."""
+    return _photo(scan_id, thumbnail=True)
+
+
+def _photo(scan_id: int, *, thumbnail: bool) -> Response:
+    session = get_session()
+    photo = evidence.get_photo(session, scan_id, actor=actor(), thumbnail=thumbnail)
+    session.rollback()
+    return jpeg_response(photo)
 
 
 @bp.post("/violations/<int:violation_id>/status")

@@ -45,6 +45,7 @@ LABELS = {
         "audit": "Audit trail", "hash": "Content hash (SHA-256)", "generated": "Generated",
         "page": "Page {page} of {pages}", "time": "Time", "place": "Place (lat, lon)",
         "accuracy": "Accuracy", "verdict": "Verdict", "found": "Found in", "photo": "Photo",
+        "note": "Note", "photos": "Evidence photos",
         "when": "When", "what": "What", "who": "Who", "expected": "Authorised territory",
         "found_area": "Territory where found", "scan": "Scan (with accuracy)",
         "left_territory": "Left its authorised territory here", "none": "None",
@@ -54,7 +55,8 @@ LABELS = {
         "hash": "内容哈希 (SHA-256)", "generated": "生成时间",
         "page": "第 {page} 页，共 {pages} 页",
         "time": "时间", "place": "位置（纬度，经度）", "accuracy": "精度", "verdict": "判定",
-        "found": "发现地区", "photo": "照片", "when": "时间", "what": "事件", "who": "操作人",
+        "found": "发现地区", "photo": "照片", "note": "备注", "photos": "证据照片",
+        "when": "时间", "what": "事件", "who": "操作人",
         "expected": "授权区域", "found_area": "发现区域", "scan": "扫描（含精度）",
         "left_territory": "货物在此离开授权区域", "none": "无",
     },
@@ -193,7 +195,8 @@ def test_hash_ignores_generated_time() -> None:
     {"scans": [dataclasses.replace(scans(1)[0], photo_jpeg=b"\xff\xd8other photo")]},
     {"map_areas": [("expected", province("CN-GD")), ("found", province("CN-HN"))]},
     {"facts": [("Serial", "R76QKTXBC87KXVW")]},
-], ids=["audit note", "photo", "map", "facts"])
+    {"scans": [dataclasses.replace(scans(3)[0], note="another note"), *scans(3)[1:]]},
+], ids=["audit note", "photo", "map", "facts", "scan note"])
 def test_hash_follows_what_the_file_shows(change: dict[str, object]) -> None:
     data = case()
     assert content_hash(dataclasses.replace(data, **change)) != content_hash(data)  # type: ignore[arg-type]
@@ -222,8 +225,17 @@ def test_photo_is_embedded_as_an_image() -> None:
     document = pdfium.PdfDocument(render_case_file(case()))
     images = [obj for page in document
               for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,))]
-    assert len(images) == 1
-    assert images[0].get_px_size() == (240, 180)  # the thumbnail, not the 640 x 480 photo
+    # The thumbnail in the scans table, and the photo in its own section.
+    assert sorted(image.get_px_size() for image in images) == [(240, 180), (640, 480)]
+
+
+def test_a_scans_note_is_shown_under_it_and_beside_its_photo() -> None:
+    data = dataclasses.replace(case(), scans=[dataclasses.replace(
+        scans(1)[0], note="Found on the top shelf, label torn")])
+    text = "\n".join(page_texts(pdfium.PdfDocument(render_case_file(data))))
+    assert "Note: Found on the top shelf, label torn" in text
+    assert "Evidence photos (1)" in text
+    assert "2025-03-01 10:00 · Found on the top shelf, label torn" in text
 
 
 def test_unreadable_photo_is_left_out() -> None:

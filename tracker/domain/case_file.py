@@ -5,7 +5,8 @@ Pure functions, no database: the caller gathers the violation into a :class:`Cas
 with every text already translated, :func:`render_case_file` draws it, and
 :func:`content_hash` fingerprints what it shows. The sections, in order: title and facts,
 the map, the serial's custody chain (the step where the goods left their authorised
-territory marked in red), the evidence scans, the audit trail; every page's footer carries
+territory marked in red), the evidence scans (each with the inspector's note), their
+photos scaled into the page, the audit trail; every page's footer carries
 "page N of M", the time the file was generated and the content hash.
 
 Fonts: Latin text is set in Helvetica; any character Helvetica's encoding (Windows-1252)
@@ -61,6 +62,7 @@ from reportlab.platypus import (
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from tracker.domain.photos import scaled_jpeg
 from tracker.errors import InvalidInput
 
 __all__ = [
@@ -91,6 +93,8 @@ LABEL_KEYS: frozenset[str] = frozenset({
     "verdict",         # scans column
     "found",           # scans column: territory the scan fell in
     "photo",           # scans column
+    "note",            # before an inspector's note on a scan ("Note")
+    "photos",          # section heading: the evidence photos
     "when",            # chain and audit column
     "what",            # chain and audit column
     "who",             # audit column
@@ -102,7 +106,7 @@ LABEL_KEYS: frozenset[str] = frozenset({
 })
 LANGUAGES = ("en", "zh")
 AREA_ROLES = ("expected", "found")
-HASH_VERSION = "case-file/1"  # changes whenever the canonical serialisation does
+HASH_VERSION = "case-file/2"  # changes whenever the canonical serialisation does
 
 LATIN_FONT, LATIN_BOLD, CJK_FONT = "Helvetica", "Helvetica-Bold", "STSong-Light"
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -126,12 +130,17 @@ GRID_GREY, TEXT_GREY = colors.Color(0.82, 0.82, 0.82), colors.Color(0.35, 0.35, 
 LEFT_BACKGROUND = colors.Color(0.99, 0.91, 0.90)
 LEFT_MARK = "\u25b2 "  # ▲: in the CID font's character set, unlike Helvetica's
 THUMBNAIL_PX, THUMBNAIL_PT = 240, 16 * mm
+# A photo in its own section: as wide as the text, at most this tall, and no more pixels
+# than print at about 200 dpi there (a phone's photo would swell the file).
+PHOTO_MAX_HEIGHT = 110 * mm
+PHOTO_PX = 1400
 HEADING_ROOM = 40 * mm
 
 
 @dataclass(frozen=True)
 class ScanRow:
-    """One evidence scan: where and when it was read, how sure the position is, its photo."""
+    """One evidence scan: where and when it was read, how sure the position is, and what
+    the inspector added: a note and a photo."""
 
     scanned_at: str
     latitude: float
@@ -140,6 +149,7 @@ class ScanRow:
     verdict: str
     found: str
     photo_jpeg: bytes | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -191,7 +201,8 @@ def _canonical(data: CaseFileData) -> dict[str, Any]:
         "scans": [[s.scanned_at, repr(float(s.latitude)), repr(float(s.longitude)),
                    None if s.accuracy_m is None else repr(float(s.accuracy_m)),
                    s.verdict, s.found,
-                   None if s.photo_jpeg is None else hashlib.sha256(s.photo_jpeg).hexdigest()]
+                   None if s.photo_jpeg is None else hashlib.sha256(s.photo_jpeg).hexdigest(),
+                   s.note]
                   for s in data.scans],
         "chain": [[c.when, c.what, bool(c.left_territory)] for c in data.chain],
         "audit": [[a.when, a.who, a.what] for a in data.audit],
@@ -200,7 +211,8 @@ def _canonical(data: CaseFileData) -> dict[str, Any]:
 
 def content_hash(data: CaseFileData) -> str:
     """SHA-256 (hex) of a canonical JSON serialisation of what the file shows: title,
-    facts, map geometry (WKB), scans (a photo by its own SHA-256), chain and audit trail.
+    facts, map geometry (WKB), scans (a photo by its own SHA-256) with their notes, chain
+    and audit trail.
     Equal data gives an equal hash whatever the PDF bytes; ``generated_at``, the headings
     in ``labels`` and ``language`` do not enter it."""
     text = json.dumps(_canonical(data), ensure_ascii=False, separators=(",", ":"))
@@ -580,6 +592,7 @@ def _scans_table(data: CaseFileData, styles: _Styles) -> Table:
     labels = data.labels
     keys = ("time", "place", "accuracy", "verdict", "found", "photo")
     rows: list[list[Any]] = [[Paragraph(_markup(labels[k]), styles.header) for k in keys]]
+    extra: list[tuple[Any, ...]] = [("ALIGN", (2, 1), (2, -1), "RIGHT")]
     for scan in data.scans:
         accuracy = "—" if scan.accuracy_m is None else f"{scan.accuracy_m:,.0f} m"
         photo = _thumbnail(scan.photo_jpeg) if scan.photo_jpeg else None
@@ -589,9 +602,35 @@ def _scans_table(data: CaseFileData, styles: _Styles) -> Table:
                      Paragraph(_markup(scan.verdict), styles.body),
                      Paragraph(_markup(scan.found), styles.body),
                      photo if photo is not None else ""])
+        if scan.note:
+            # The note under its scan, across the row, without the line between them.
+            i = len(rows)
+            rows.append([Paragraph(f"{_markup(labels['note'])}: {_markup(scan.note)}",
+                                   styles.body), "", "", "", "", ""])
+            extra += [("SPAN", (0, i), (-1, i)), ("LINEBELOW", (0, i - 1), (-1, i - 1), 0,
+                                                   colors.white),
+                      ("TOPPADDING", (0, i), (-1, i), 0)]
     widths = [34 * mm, 36 * mm, 18 * mm, 26 * mm]
     widths += [TEXT_WIDTH - sum(widths) - 20 * mm, 20 * mm]
-    return _table(rows, widths, [("ALIGN", (2, 1), (2, -1), "RIGHT")])
+    return _table(rows, widths, extra)
+
+
+def _photo_flowables(data: CaseFileData, styles: _Styles) -> list[Flowable]:
+    """Each evidence photo as large as the page allows, under its scan's time and note."""
+    flowables: list[Flowable] = []
+    for scan in data.scans:
+        jpeg = scaled_jpeg(scan.photo_jpeg, PHOTO_PX) if scan.photo_jpeg else None
+        if jpeg is None:
+            continue
+        with PILImage.open(io.BytesIO(jpeg)) as decoded:
+            width, height = decoded.size
+        ratio = min(TEXT_WIDTH / width, PHOTO_MAX_HEIGHT / height)
+        caption = scan.scanned_at + (f" · {scan.note}" if scan.note else "")
+        flowables.append(KeepTogether([
+            Paragraph(_markup(caption), styles.label),
+            Image(io.BytesIO(jpeg), width=width * ratio, height=height * ratio, hAlign="LEFT"),
+            Spacer(1, 4 * mm)]))
+    return flowables
 
 
 def _audit_table(data: CaseFileData, styles: _Styles) -> Table:
@@ -683,6 +722,10 @@ def render_case_file(data: CaseFileData) -> bytes:
         # keepWithNext would move a long table whole.
         story += [CondPageBreak(HEADING_ROOM), heading(key, len(rows))]
         story.append(table(data, styles) if rows else none())
+        if key == "scans":
+            photos = _photo_flowables(data, styles)
+            if photos:
+                story += [CondPageBreak(HEADING_ROOM), heading("photos", len(photos)), *photos]
     story.append(Spacer(1, 2 * mm))
 
     out = io.BytesIO()

@@ -14,12 +14,15 @@ from tracker.models.custody import (
     ShipmentStatus,
 )
 from tracker.models.epcis import CaptureJob, CaptureStatus, Event, EventEPC
+from tracker.models.evidence import ScanEvidence
 from tracker.models.party import Party, PartyRole, party_territories
 from tracker.models.product import Product
+from tracker.models.rate_limit import RateLimitWindow
 from tracker.models.scan import (
     CLOSED_STATUSES,
     CONFIRMED_STATUSES,
     Scan,
+    ScanSource,
     Verdict,
     Violation,
     ViolationAudit,
@@ -45,7 +48,10 @@ __all__ = [
     "LineStatus",
     "ReceiptDay",
     "RepeatReceipt",
+    "RateLimitWindow",
     "Scan",
+    "ScanEvidence",
+    "ScanSource",
     "Shipment",
     "ShipmentLine",
     "ShipmentStatus",

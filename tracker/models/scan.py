@@ -26,6 +26,14 @@ class ViolationStatus(enum.StrEnum):
     RESOLVED = "resolved"
 
 
+class ScanSource(enum.StrEnum):
+    """Who scanned: an inspector through the API or the scanner app, or anyone through the
+    public page of a code (a consumer's check: no user, a position only if given)."""
+
+    INSPECTOR = "inspector"
+    CONSUMER = "consumer"
+
+
 CLOSED_STATUSES = (ViolationStatus.DISMISSED, ViolationStatus.RESOLVED)
 # Found true by compliance: confirmed, or resolved (which only follows confirmed).
 CONFIRMED_STATUSES = (ViolationStatus.CONFIRMED, ViolationStatus.RESOLVED)
@@ -58,10 +66,15 @@ class Scan(Base):
     # and each index is pages to write for every scan.
     serial: Mapped[str | None] = mapped_column(String(100))
     key: Mapped[str | None] = mapped_column(String(500))
-    latitude: Mapped[float]
-    longitude: Mapped[float]
+    # Null for a consumer's check whose person did not share a position: such a scan
+    # feeds no travel-speed rule and is never a violation's evidence.
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
     accuracy_m: Mapped[float | None]
     device_id: Mapped[str | None] = mapped_column(String(200))
+    # A server default only: the scan path's prepared inserts need not name it.
+    source: Mapped[ScanSource] = mapped_column(enum_type(ScanSource, "scan_source", 20),
+                                               server_default=ScanSource.INSPECTOR.value)
     scanned_at: Mapped[dt.datetime]
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     verdict: Mapped[Verdict] = mapped_column(enum_type(Verdict, "verdict"))

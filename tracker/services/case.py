@@ -5,7 +5,7 @@ comments, and the geometry of its map."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from tracker.models import (
 )
 from tracker.services import custody, maps, violations
 from tracker.services.auth import Actor
+from tracker.services.evidence import Evidence, evidence_of
 from tracker.services.territory_cache import territory_index
 
 MAX_COMMENT = 4000
@@ -58,6 +59,8 @@ class Case:
     # The statuses the case may move to now (the workflow's rule).
     next_statuses: list[str]
     party_names: dict[str, str]
+    # The inspectors' notes and photos on the evidence scans, by scan id.
+    scan_evidence: dict[int, Evidence] = field(default_factory=dict)
 
 
 def load_case(session: Session, violation_id: int, *, actor: Actor) -> Case:
@@ -93,13 +96,15 @@ def load_case(session: Session, violation_id: int, *, actor: Actor) -> Case:
     comments = list(session.scalars(select(ViolationComment).where(
         ViolationComment.violation_id == violation.id).order_by(ViolationComment.at,
                                                                ViolationComment.id)))
+    scans = violations.evidence(session, violation.id)
     return Case(
         violation=violation, batch_territory=batch_territory,
-        evidence=violations.evidence(session, violation.id), chain=chain,
+        evidence=scans, chain=chain,
         audit=violations.audit_trail(session, violation.id), comments=comments,
         assignee=assignee,
         next_statuses=sorted(s.value for s in violations.TRANSITIONS[violation.status]),
-        party_names={p.id: p.name for p in party_rows})
+        party_names={p.id: p.name for p in party_rows},
+        scan_evidence=evidence_of(session, [s.id for s in scans]))
 
 
 def add_comment(session: Session, violation_id: int, *, body: str, actor: Actor,

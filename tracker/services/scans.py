@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, literal, or_, select, update
@@ -14,12 +15,14 @@ from tracker.config import Settings
 from tracker.db import DirectConnection, Prepared, dialect_insert, table, utcnow
 from tracker.domain import verdicts
 from tracker.domain.codes import ParsedCode, item_key, parse_code
-from tracker.errors import InvalidInput
+from tracker.domain.gs1 import quoted
+from tracker.errors import InvalidInput, MalformedCode
 from tracker.models import (
     Batch,
     BatchStatus,
     CustodyMove,
     CustodyState,
+    Product,
     Role,
     Scan,
     Serial,
@@ -68,10 +71,12 @@ _HANDOFFS = Prepared(
     .where(_move.key == bindparam("key"), or_(_move.kind == "ship", _move.kind == "receive"))
     .order_by(_move.at, _move.id)
 )
+# Scans without a position (a consumer's check whose person shared none) cannot feed
+# the travel-speed rule.
 _NEARBY = Prepared(
     select(_scan.latitude, _scan.longitude, _scan.scanned_at)
     .where(_scan.key == bindparam("key"), _scan.scanned_at >= bindparam("since"),
-           _scan.scanned_at <= bindparam("until"))
+           _scan.scanned_at <= bindparam("until"), _scan.latitude.is_not(None))
     .limit(1000)
 )
 _EARLIER = Prepared(select(_scan.response, _scan.id, _scan.violation_id).where(
@@ -120,6 +125,17 @@ def _number(name: str, value: object, low: float, high: float) -> float:
 
 
 def validate(request: ScanRequest) -> ScanRequest:
+    for name, value in (("latitude", request.latitude), ("longitude", request.longitude)):
+        if value is None:
+            raise InvalidInput(f"field '{name}' is empty: the phone sent no position; a "
+                               "field scan needs one (wait for the location, or allow it)",
+                               code="no_position")
+    if (isinstance(request.latitude, (int, float)) and isinstance(request.longitude,
+                                                                   (int, float))
+            and abs(request.latitude) > 90 >= abs(request.longitude)
+            and abs(request.latitude) <= 180):
+        raise InvalidInput(f"field 'latitude' is {request.latitude}, outside -90..90; are "
+                           "latitude and longitude swapped?", code="invalid_coordinates")
     latitude = _number("latitude", request.latitude, -90, 90)
     longitude = _number("longitude", request.longitude, -180, 180)
     accuracy = (None if request.accuracy_m is None
@@ -134,6 +150,89 @@ def validate(request: ScanRequest) -> ScanRequest:
                            code="invalid_field")
     return ScanRequest(request.code, latitude, longitude, accuracy, request.scanned_at,
                        request.client_scan_id, request.device_id)
+
+
+# Input from a device that the verdict rules cannot see (``flags`` words beside the
+# verdict's own, tracker.domain.verdicts.FLAGS):
+#   no_accuracy  the position came without its accuracy: a border is judged as if the
+#                position were exact, so an app should warn before sending;
+#   clock_skew   the time the device sent cannot be the scan's (module note below);
+#   other_brand  the code's GTIN carries a company prefix none of our products has: the
+#                label of another brand (still unknown_code, with its violation).
+INPUT_FLAGS = ("no_accuracy", "clock_skew", "other_brand")
+
+# The device's clock. An offline scan is sent hours or days after it was made, so a past
+# time stands as sent. A time ahead of the server's clock by more than MAX_CLOCK_AHEAD,
+# or before EARLIEST_SCAN (a phone whose clock was never set shows 1970 or 1980), is a
+# wrong clock, not the scan's time. Refusing it would lose the scan from an offline
+# queue for good (its time cannot change), so the scan is kept: it was made no later
+# than it reached the server, so the time of receipt stands in, flagged clock_skew. The
+# travel-speed rule is not applied to such a scan (a made-up time could make a clone of
+# a genuine item, or hide one); where it lies is judged as usual.
+MAX_CLOCK_AHEAD = dt.timedelta(minutes=5)
+EARLIEST_SCAN = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+_PRODUCTS = Prepared(select(table(Product).c.gtin, table(Product).c.company_prefix_length))
+_PRODUCT_LINK = re.compile(r"/(01|00)/", re.IGNORECASE)
+_GTIN_DIGITS = re.compile(r"[0-9]{8}|[0-9]{12,14}")
+
+
+def scan_time(sent: dt.datetime | None, received: dt.datetime
+              ) -> tuple[dt.datetime, list[str]]:
+    """When the scan was made, and ``["clock_skew"]`` when the device's time cannot be.
+
+    >>> at = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)
+    >>> scan_time(at - dt.timedelta(days=3), at) == (at - dt.timedelta(days=3), [])
+    True
+    >>> scan_time(at + dt.timedelta(hours=3), at) == (at, ["clock_skew"])
+    True
+    """
+    if sent is None:
+        return received, []
+    if sent > received + MAX_CLOCK_AHEAD or sent < EARLIEST_SCAN:
+        return received, ["clock_skew"]
+    return sent, []
+
+
+def read_code(code: str) -> ParsedCode:
+    """``parse_code``, refusing what a phone's camera often reads that is no product code
+    (a Wi-Fi or contact QR, a shop's web link, a barcode's number) in words an inspector
+    can act on."""
+    try:
+        return parse_code(code)
+    except MalformedCode as exc:
+        text = code.strip()
+        lowered = text.lower()
+        if not text:
+            message = "the code is empty: nothing was read; scan the QR code again"
+        elif _GTIN_DIGITS.fullmatch(text):
+            message = (f"{quoted(text)} is the product's barcode number, which has no serial;"
+                       " scan the QR code on the label, or type the 15-character serial")
+        elif lowered.startswith(("https://", "http://")):
+            if _PRODUCT_LINK.search(text):
+                raise  # a product link with a fault: parse_code's message names it
+            message = (f"the QR code holds a web link, {quoted(text)}, that is not a "
+                       "product code (those read https://…/01/GTIN/21/SERIAL): probably "
+                       "another QR code on the package; scan the one on the product label")
+        elif "://" not in text and not lowered.startswith("urn:"):
+            message = (f"{quoted(text)} is not a product code: neither a web address nor a "
+                       "15-character serial. Scan the QR code on the product label, or type "
+                       "the serial printed beside it")
+        else:
+            raise
+        raise MalformedCode(message) from exc
+
+
+def device_flags(db: DirectConnection, request: ScanRequest, parsed: ParsedCode,
+                 item: Item) -> list[str]:
+    """``no_accuracy`` and ``other_brand`` (INPUT_FLAGS) for a scan."""
+    flags = ["no_accuracy"] if request.accuracy_m is None else []
+    if parsed.gtin is not None and not (item.batch is not None and item.gtin_matches):
+        # Only codes that are not ours get here, so the products are read rarely.
+        prefixes = {gtin[1:1 + length] for gtin, length in db.rows(_PRODUCTS)}
+        if not any(parsed.gtin[1:1 + len(prefix)] == prefix for prefix in prefixes):
+            flags.append("other_brand")
+    return flags
 
 
 @dataclass(frozen=True)
@@ -164,7 +263,8 @@ class Item:
     has_custody: bool = False
 
 
-def _identify(db: DirectConnection, parsed: ParsedCode) -> Item:
+def identify(db: DirectConnection, parsed: ParsedCode) -> Item:
+    """What the tracker knows of the code: one statement, one state of the item."""
     if parsed.sscc is not None:
         raise InvalidInput("this is the code of a case or pallet; scan the item's own code",
                            code="not_an_item")
@@ -198,6 +298,8 @@ class JudgedScan:
     judge_inputs: dict[str, Any]
     place: verdicts.Place
     responsible: str | None  # who answers for the item should the verdict be diverted
+    # Flags about the device's input (INPUT_FLAGS), listed after the verdict's own.
+    input_flags: list[str] = field(default_factory=list)
 
 
 def record_scan(session: Session, request: ScanRequest, *, actor: Actor, settings: Settings,
@@ -224,18 +326,25 @@ def judge_scan(db: DirectConnection, request: ScanRequest, *, actor: Actor,
     with a session uses ``record_scan`` or ``DirectConnection.of(session)``. The verdict and a
     retried client_scan_id are settled in the write phase, under the write lock."""
     actor.require(Role.INSPECTOR, action="post scans")
+    return judge_check(db, request, settings=settings, now=now)
+
+
+def judge_check(db: DirectConnection, request: ScanRequest, *, settings: Settings,
+                now: dt.datetime | None = None) -> JudgedScan:
+    """``judge_scan`` for whoever may scan: an inspector (the caller checked the role)
+    or a consumer on the public page of a code (tracker.services.public)."""
     request = validate(request)
-    parsed = parse_code(request.code) if isinstance(request.code, str) else _not_a_code(request)
-    item = _identify(db, parsed)  # one statement: one state of the item
+    parsed = read_code(request.code) if isinstance(request.code, str) else _not_a_code(request)
+    item = identify(db, parsed)  # one statement: one state of the item
     handoff_rows: list[tuple[Any, ...]] = []
     if item.has_custody and item.gtin_matches:
         # The item and its hand-offs must come from one state of the database.
         with db.snapshot() as fresh:
             if fresh:
-                item = _identify(db, parsed)
+                item = identify(db, parsed)
             handoff_rows = db.rows(_HANDOFFS, {"key": item.key}) if item.has_custody else []
     received = now or utcnow()
-    scanned_at = request.scanned_at or received
+    scanned_at, clock_flags = scan_time(request.scanned_at, received)
     index = territory_index(db)
     expected: list[str] = []
     handoffs: list[tuple[str, str]] = []
@@ -284,8 +393,9 @@ def judge_scan(db: DirectConnection, request: ScanRequest, *, actor: Actor,
     responsible = (verdicts.responsible_party(handoffs, authorised, last_custodian)
                    if item.batch is not None and item.gtin_matches and place.outside
                    else None)
+    input_flags = device_flags(db, request, parsed, item)
     return JudgedScan(request, parsed, item, received, scanned_at, judge_inputs, place,
-                      responsible)
+                      responsible, [f for f in INPUT_FLAGS if f in input_flags + clock_flags])
 
 
 def store_scan(db: DirectConnection, judged: JudgedScan, *, actor: Actor, settings: Settings
@@ -294,15 +404,11 @@ def store_scan(db: DirectConnection, judged: JudgedScan, *, actor: Actor, settin
     it is being stored (so a clone racing in is not missed); store the scan, open or
     extend its violation."""
     request, item = judged.request, judged.item
-    others: list[verdicts.ScanPoint] = []
-    if item.batch is not None:
-        # Another scan of the item being stored right now is waited for, not missed.
-        db.serialize(f"scans of {item.key}")
-        others = _nearby_scans(db, item.key, judged.scanned_at, settings)
-    judgement = verdicts.judge(other_scans=others, place=judged.place, **judged.judge_inputs)
+    judgement = settle(db, judged, settings=settings)
     verdict = Verdict(judgement.verdict)
     responsible = judged.responsible if verdict is Verdict.DIVERTED else None
-    expected, flags = list(judgement.expected_territories), list(judgement.flags)
+    expected = list(judgement.expected_territories)
+    flags = list(judgement.flags) + judged.input_flags
     response = {
         "verdict": verdict.value,
         "near_border": judgement.near_border,
@@ -340,6 +446,19 @@ def store_scan(db: DirectConnection, judged: JudgedScan, *, actor: Actor, settin
     db.run(_SET_VIOLATION, {"scan": scan_id, "violation": violation.id})
     violations.attach(db, violation, scan_id=scan_id, actor=actor, now=judged.received)
     return with_ids(response, scan_id, violation.id)
+
+
+def settle(db: DirectConnection, judged: JudgedScan, *, settings: Settings
+           ) -> verdicts.Judgement:
+    """The verdict, with the serial's other scans read once no other scan of it is being
+    stored (the caller holds the write transaction)."""
+    others: list[verdicts.ScanPoint] = []
+    # A scan whose time is not known (clock_skew) cannot imply a travel speed.
+    if judged.item.batch is not None and "clock_skew" not in judged.input_flags:
+        # Another scan of the item being stored right now is waited for, not missed.
+        db.serialize(f"scans of {judged.item.key}")
+        others = _nearby_scans(db, judged.item.key, judged.scanned_at, settings)
+    return verdicts.judge(other_scans=others, place=judged.place, **judged.judge_inputs)
 
 
 def with_ids(response: dict[str, Any], scan_id: int, violation_id: int | None

@@ -46,4 +46,13 @@ def forget_tokens() -> None:
 
 
 # Registers the routes on bp.
-from web.api import batches, custody, epcis, masterdata, meta, reports, verdicts  # noqa: E402,F401
+from web.api import (  # noqa: E402,F401
+    batches,
+    custody,
+    epcis,
+    evidence,
+    masterdata,
+    meta,
+    reports,
+    verdicts,
+)

@@ -93,6 +93,18 @@ def _report(summary: str) -> dict[str, Any]:
     return op
 
 
+def _evidence_op() -> dict[str, Any]:
+    """A note and a JPEG photo on one of the inspector's own scans, as a form."""
+    op = _op("Attach a note and/or a JPEG photo to one's own scan; sending again replaces",
+             ok=201, params=[_path("id", "integer")], errors=(400, 404, 413, 422))
+    op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "properties": {
+            "note": {"type": "string", "maxLength": 2000},
+            "photo": {"type": "string", "format": "binary",
+                      "description": "a JPEG image (TRACKER_MAX_PHOTO_BYTES, 5 MB)"}}}}}}
+    return op
+
+
 SPEC: dict[str, Any] = {
     "openapi": "3.0.3",
     "info": {"title": "tracker API", "version": "1",
@@ -199,6 +211,10 @@ SPEC: dict[str, Any] = {
             "post": _op("Judge a field scan", ok=201, body="Scan", errors=(400, 422)),
             "get": _op("Scans (an inspector sees its own)"),
         },
+        "/scans/{id}/evidence": {"post": _evidence_op()},
+        "/scans/{id}/photo": {"get": _op(
+            "The scan's evidence photo as sent (the scan's inspector, compliance, admin)",
+            ok_type="image/jpeg", params=[_path("id", "integer")], errors=(404,))},
         "/violations": {"get": _op("List violations", params=[
             _query("status"), _query("type"), _query("party"), _query("territory"),
             _query("limit", "integer"), _query("offset", "integer")], errors=(422,))},
