@@ -54,6 +54,8 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     security.init_app(app)
     layout.init_app(app)
     app.register_blueprint(api_bp)
-    for area in (pages, compliance, reports, admin, portal, inspector, public):
+    import scanner_app
+
+    for area in (pages, compliance, reports, admin, portal, inspector, public, scanner_app):
         app.register_blueprint(area.bp)
     return app

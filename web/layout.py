@@ -18,7 +18,7 @@ NAVIGATION: dict[Role, list[tuple[str, Any]]] = {
     Role.ADMIN: [("admin.home", _l("Administration")), ("compliance.home", _l("Overview")),
                  ("compliance.queue", _l("Violations")), ("reports.overview", _l("Reports"))],
     Role.DISTRIBUTOR: [("portal.home", _l("My distribution"))],
-    Role.INSPECTOR: [("inspector.home", _l("My scans"))],
+    Role.INSPECTOR: [("scanner.app", _l("Scanner")), ("inspector.home", _l("My scans"))],
 }
 
 VIOLATION_TYPE_LABELS = {"diverted": _l("Diverted"), "unknown_code": _l("Unknown code"),
