@@ -63,10 +63,7 @@ def build(url: str, serials: int) -> list[str]:
     migrate.rebuild(engine)
     settings = Settings(database_url=url)
     with make_session_factory(engine)() as session, session.begin():
-        for collection, prop in [(demo.regions(), None), (demo.china_provinces(), "iso_3166_2"),
-                                 (demo.us_states(), None), (demo.cities(), None)]:
-            masterdata.import_territories(session, collection=collection, code_property=prop,
-                                          actor=SYSTEM)
+        demo.load_maps(session)
         masterdata.create_product(session, gtin=GTIN, name="Jasmine Green Tea 250 g",
                                   actor=SYSTEM)
         batch = issuing.issue_batch(session, gtin=GTIN, territory="CN-GD", quantity=serials,

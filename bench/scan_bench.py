@@ -298,10 +298,7 @@ def prepare(url: str, quantity: int, moved: int) -> tuple[list[str], str, Any]:
     migrate.upgrade(engine)
     factory = make_session_factory(engine)
     with factory() as session, session.begin():
-        for collection, prop in [(demo.regions(), None), (demo.china_provinces(), "iso_3166_2"),
-                                 (demo.us_states(), None), (demo.cities(), None)]:
-            masterdata.import_territories(session, collection=collection, code_property=prop,
-                                          actor=SYSTEM)
+        demo.load_maps(session)
         for gtin in (ids["gtin"], ids["other_gtin"]):
             masterdata.create_product(session, gtin=gtin, name=gtin, company_prefix_length=7,
                                       actor=SYSTEM)

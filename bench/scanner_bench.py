@@ -130,10 +130,7 @@ def build_world(url: str) -> list[tuple[str, str]]:
     migrate.rebuild(engine)
     settings = Settings(database_url=url)
     with make_session_factory(engine)() as session, session.begin():
-        for collection, prop in [(demo.regions(), None), (demo.china_provinces(), "iso_3166_2"),
-                                 (demo.us_states(), None), (demo.cities(), None)]:
-            masterdata.import_territories(session, collection=collection, code_property=prop,
-                                          actor=SYSTEM)
+        demo.load_maps(session)
         gtin = demo.demo_gtin("00011")
         masterdata.create_product(session, gtin=gtin, name="Jasmine tea", actor=SYSTEM)
         masterdata.create_party(session, id="brand", name="Brand", role="brand",

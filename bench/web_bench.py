@@ -186,11 +186,7 @@ def set_up_services(engine: Engine) -> Network:
     """Maps, products and users through the services (few rows; passwords hashed)."""
     factory = make_session_factory(engine)
     with factory() as session, session.begin():
-        for collection, prop in [(demo.regions(), None),
-                                 (demo.china_provinces(), "iso_3166_2"),
-                                 (demo.us_states(), None), (demo.cities(), None)]:
-            masterdata.import_territories(session, collection=collection,
-                                          code_property=prop, actor=SYSTEM)
+        demo.load_maps(session)
         for gtin, (_ref, name) in zip(GTINS, demo.PRODUCTS, strict=True):
             masterdata.create_product(session, gtin=gtin, name=name,
                                       company_prefix_length=len(demo.BRAND_PREFIX),

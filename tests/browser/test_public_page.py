@@ -27,10 +27,7 @@ def codes(db, settings):  # type: ignore[no-untyped-def]
     """Addresses of a genuine item (shipped to a distributor), a never-issued serial and
     a recalled item."""
     with make_session_factory(db)() as session, session.begin():
-        for collection, prop in [(demo.regions(), None), (demo.china_provinces(), "iso_3166_2"),
-                                 (demo.us_states(), None), (demo.cities(), None)]:
-            masterdata.import_territories(session, collection=collection, code_property=prop,
-                                          actor=SYSTEM)
+        demo.load_maps(session)
         masterdata.create_product(session, gtin=GTIN, name="Jasmine Green Tea 250 g",
                                   actor=SYSTEM)
         masterdata.create_party(session, id=BRAND, name=BRAND_NAME, role="brand",

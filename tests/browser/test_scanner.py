@@ -38,11 +38,7 @@ def world(db, settings, live_server) -> dict[str, Any]:  # type: ignore[no-untyp
     the brand's Guangdong distributor, the second on from it to a shop in Zhejiang (not
     authorised for Guangdong's goods); an inspector with a password."""
     with make_session_factory(db)() as session, session.begin():
-        for collection, prop in [(demo.regions(), None), (demo.china_provinces(), "iso_3166_2"),
-                                 (demo.us_states(), None),
-                                 (demo.cities(), None)]:
-            masterdata.import_territories(session, collection=collection, code_property=prop,
-                                          actor=SYSTEM)
+        demo.load_maps(session)
         masterdata.create_product(session, gtin=GTIN, name="Jasmine tea", actor=SYSTEM)
         masterdata.create_party(session, id=BRAND, name="Brand", role="brand",
                                 territories=["CN"], parent=None, actor=SYSTEM)

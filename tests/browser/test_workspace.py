@@ -28,11 +28,7 @@ def field(db, settings, live_server):  # type: ignore[no-untyped-def]
     """The China map, a brand and a Guangdong distributor, users of every role, and one
     item of a Guangdong batch scanned in Hangzhou by an inspector through the API."""
     with make_session_factory(db)() as session, session.begin():
-        for collection, prop in [(demo.regions(), None),
-                                 (demo.china_provinces(), "iso_3166_2"), (demo.us_states(), None),
-                                 (demo.cities(), None)]:
-            masterdata.import_territories(session, collection=collection, code_property=prop,
-                                          actor=SYSTEM)
+        demo.load_maps(session)
         masterdata.create_product(session, gtin=GTIN, name="Jasmine tea", actor=SYSTEM)
         masterdata.create_party(session, id=BRAND, name="Brand", role="brand",
                                 territories=["CN"], parent=None, actor=SYSTEM)

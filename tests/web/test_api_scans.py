@@ -35,10 +35,7 @@ def bearer(token: str) -> dict[str, str]:
 def world(db, settings):  # type: ignore[no-untyped-def]
     """Real China/US maps, a brand, GD tier-1, Shenzhen tier-2, a Zhejiang retailer."""
     with make_session_factory(db)() as session, session.begin():
-        for collection, prop in [(demo.regions(), None), (demo.china_provinces(), "iso_3166_2"),
-                                 (demo.us_states(), None), (demo.cities(), None)]:
-            masterdata.import_territories(session, collection=collection, code_property=prop,
-                                          actor=SYSTEM)
+        demo.load_maps(session)
         for gtin in (GTIN, OTHER_GTIN):
             masterdata.create_product(session, gtin=gtin, name=gtin, company_prefix_length=7,
                                       actor=SYSTEM)

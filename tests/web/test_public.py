@@ -41,10 +41,7 @@ def world(db, settings):  # type: ignore[no-untyped-def]
     batch for Guangdong (two serials shipped to and received by the distributor) and a
     recalled batch."""
     with make_session_factory(db)() as session, session.begin():
-        for collection, prop in [(demo.regions(), None), (demo.china_provinces(), "iso_3166_2"),
-                                 (demo.us_states(), None), (demo.cities(), None)]:
-            masterdata.import_territories(session, collection=collection, code_property=prop,
-                                          actor=SYSTEM)
+        demo.load_maps(session)
         masterdata.create_product(session, gtin=GTIN, name=PRODUCT, company_prefix_length=7,
                                   actor=SYSTEM)
         masterdata.create_product(session, gtin=OTHER_GTIN, name="Oolong 500 g",

@@ -137,10 +137,11 @@ def cities() -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
-def load_demo(session: Session, *, settings: Settings,
-              log: Callable[[str], None] = lambda _msg: None) -> dict[str, Any]:
-    summary: dict[str, Any] = {"territories": {}, "products": 0, "parties": 0, "batches": 0,
-                               "serials": 0, "users": []}
+def load_maps(session: Session, *, log: Callable[[str], None] = lambda _msg: None
+              ) -> dict[str, int]:
+    """The shipped maps: regions CN and US, China's provinces, the US states and a few
+    city areas; how many territories each map holds."""
+    counts = {}
     for label, collection, code_property in [
         ("regions", regions(), None),
         ("China provinces", china_provinces(), "iso_3166_2"),
@@ -150,7 +151,14 @@ def load_demo(session: Session, *, settings: Settings,
         result = masterdata.import_territories(session, collection=collection,
                                                code_property=code_property, actor=SYSTEM)
         log(f"territories: {label}: {result.created} created, {result.updated} refreshed")
-        summary["territories"][label] = len(result.codes)
+        counts[label] = len(result.codes)
+    return counts
+
+
+def load_demo(session: Session, *, settings: Settings,
+              log: Callable[[str], None] = lambda _msg: None) -> dict[str, Any]:
+    summary: dict[str, Any] = {"territories": load_maps(session, log=log), "products": 0,
+                               "parties": 0, "batches": 0, "serials": 0, "users": []}
 
     for item_reference, name in PRODUCTS:
         gtin = demo_gtin(item_reference)
