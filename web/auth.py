@@ -21,7 +21,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 HOMES = {
     Role.ADMIN: "admin.home",
     Role.COMPLIANCE: "compliance.home",
-    Role.INSPECTOR: "inspector.home",
+    Role.INSPECTOR: "scanner.app",  # their work is scanning; their scans are a tab of it
     Role.DISTRIBUTOR: "portal.home",
 }
 

@@ -361,7 +361,10 @@ def test_a_position_without_accuracy_is_judged_and_flagged(client, net, inspecto
      "field 'latitude' is 114.06, outside -90..90; are latitude and longitude swapped?"),
     ({"latitude": 22.54, "longitude": 194.06}, "invalid_coordinates",
      "field 'longitude' is 194.06, outside -180..180"),
-], ids=["no position", "swapped", "out of range"])
+    ({"latitude": 0, "longitude": 0.0}, "no_position",
+     "the position is 0, 0 (at sea off West Africa): the phone has no location fix yet; "
+     "wait for the location and scan again"),
+], ids=["no position", "swapped", "out of range", "no fix"])
 def test_a_position_out_of_range_is_422_naming_the_field(client, net, inspector, db, change,
                                                         code, message):
     body = {"code": f"https://id.example.com/01/{GTIN}/21/{net.serials[0]}",

@@ -138,6 +138,12 @@ def validate(request: ScanRequest) -> ScanRequest:
                            "latitude and longitude swapped?", code="invalid_coordinates")
     latitude = _number("latitude", request.latitude, -90, 90)
     longitude = _number("longitude", request.longitude, -180, 180)
+    if latitude == 0 and longitude == 0:
+        # "Null Island": what a phone sends without a location fix, never a shelf. Judged,
+        # it would accuse the distributor of diverting goods into the Gulf of Guinea.
+        raise InvalidInput("the position is 0, 0 (at sea off West Africa): the phone has no "
+                           "location fix yet; wait for the location and scan again",
+                           code="no_position")
     accuracy = (None if request.accuracy_m is None
                 else _number("accuracy_m", request.accuracy_m, 0, 1_000_000))
     if request.client_scan_id is not None and not (
