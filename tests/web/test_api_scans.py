@@ -299,5 +299,6 @@ def test_cli_scan_prints_the_same_json(run_cli, world):
                      "--lon", str(HANGZHOU[1]))
     answer = json.loads(result.stdout)
     assert answer["verdict"] == "diverted" and answer["found_territory"] == "CN-ZJ-HZ"
-    bad = run_cli("scan", "nonsense", "--lat", "0", "--lon", "0", check=False)
+    bad = run_cli("scan", "nonsense", "--lat", str(HANGZHOU[0]), "--lon", str(HANGZHOU[1]),
+                  check=False)
     assert bad.returncode == 1 and json.loads(bad.stderr)["error"]["code"] == "malformed_code"
