@@ -2,7 +2,8 @@
 UTC day, and the repeat receipts that turn those counts into distinct items; violations
 indexed by responsible party with their opening time and status (replacing the index on
 the party alone), so the scorecard's counts read the index only; and by opening time
-with the type, so the violations over time read the index only; each violation's
+with the type, so the violations over time read the index only, and by type and
+opening time with where found and the serial, so the flows read the index only; each violation's
 expected territories a row each (kept by triggers), for the queue's region filter and
 the flows
 
@@ -125,9 +126,12 @@ def upgrade() -> None:
                     ['responsible_party', 'opened_at', 'status'])
     op.drop_index('ix_violations_opened_at', table_name='violations')
     op.create_index('ix_violations_opened_at', 'violations', ['opened_at', 'id', 'type'])
+    op.create_index('ix_violations_type_opened', 'violations',
+                    ['type', 'opened_at', 'found_territory', 'key'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_violations_type_opened', table_name='violations')
     op.execute('DROP TRIGGER violation_territories_on_update'
                + (' ON violations' if op.get_bind().dialect.name == 'postgresql' else ''))
     op.execute('DROP TRIGGER violation_territories_on_insert'

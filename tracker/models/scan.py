@@ -108,6 +108,8 @@ class Violation(Base):
         Index("ix_violations_type_status", "type", "status"),
         Index("ix_violations_found_territory_status", "found_territory", "status"),
         Index("ix_violations_party_opened", "responsible_party", "opened_at", "status"),
+        # The flows report (one type, a period, where found, which serial) reads this alone.
+        Index("ix_violations_type_opened", "type", "opened_at", "found_territory", "key"),
     )
 
     id: Mapped[intpk]
