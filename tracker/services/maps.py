@@ -3,6 +3,7 @@ hang a label or an arrow on."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ from shapely.geometry import mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tracker.domain.territory_index import TerritoryIndex
 from tracker.models import Territory
 from tracker.services.territory_cache import territory_index
 
@@ -40,14 +42,32 @@ def outlines(session: Session, codes: Iterable[str], *, tolerance: float = TOLER
     names = {code: (name, (properties or {}).get("name_zh")) for code, name, properties in
              session.execute(select(Territory.code, Territory.name, Territory.properties)
                              .where(Territory.code.in_(wanted)))}
+    shapes = _shapes.setdefault(index, {})
     found: dict[str, Outline] = {}
     for code in wanted:
-        geometry = index.geometry(code)
-        if geometry is None or geometry.is_empty:
+        if (code, tolerance) not in shapes:
+            shapes[code, tolerance] = _shape(index, code, tolerance)
+        shape = shapes[code, tolerance]
+        if shape is None:
             continue
-        shown = shapely.simplify(geometry, tolerance, preserve_topology=True)
-        largest = max(getattr(geometry, "geoms", [geometry]), key=lambda part: part.area)
-        point = largest.representative_point()
         name, name_zh = names.get(code, (code, None))
-        found[code] = Outline(code, name, name_zh, mapping(shown), (point.x, point.y))
+        found[code] = Outline(code, name, name_zh, *shape)
     return found
+
+
+# Simplified outlines with their anchors, kept as long as the territory index they were
+# made from: a territory import builds a new index, and with it new outlines. (A
+# province's outline takes milliseconds to simplify; a report's map shows dozens.)
+_Shape = tuple[dict[str, Any], tuple[float, float]]
+_shapes: weakref.WeakKeyDictionary[TerritoryIndex, dict[tuple[str, float], _Shape | None]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _shape(index: TerritoryIndex, code: str, tolerance: float) -> _Shape | None:
+    geometry = index.geometry(code)
+    if geometry is None or geometry.is_empty:
+        return None
+    shown = shapely.simplify(geometry, tolerance, preserve_topology=True)
+    largest = max(getattr(geometry, "geoms", [geometry]), key=lambda part: part.area)
+    point = largest.representative_point()
+    return mapping(shown), (point.x, point.y)
