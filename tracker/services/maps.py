@@ -67,7 +67,9 @@ def _shape(index: TerritoryIndex, code: str, tolerance: float) -> _Shape | None:
     geometry = index.geometry(code)
     if geometry is None or geometry.is_empty:
         return None
-    shown = shapely.simplify(geometry, tolerance, preserve_topology=True)
+    # On a grid of a tenth of the tolerance: digits beyond it only make the page heavier.
+    shown = shapely.set_precision(shapely.simplify(geometry, tolerance, preserve_topology=True),
+                                  tolerance / 10)
     largest = max(getattr(geometry, "geoms", [geometry]), key=lambda part: part.area)
     point = largest.representative_point()
     return mapping(shown), (point.x, point.y)
