@@ -62,39 +62,35 @@ def flows_table() -> str:
     """The reports page's flow table, which the page loads after itself."""
     session = get_session()
     period = _period()
-    flows = reports.flows(session, since=period.since, until=period.until, actor=actor())
+    flows = reports.flows(session, since=period.since, until=period.until, actor=actor(),
+                          largest=TOP_FLOWS)
     remember_territory_names(session)
     session.rollback()
     return render_template("compliance/_flows_table.html", words=queue_words(period),
-                           top_flows=flows.items[:TOP_FLOWS], flow_count=len(flows.items))
+                           top_flows=flows.items, flow_count=flows.pairs)
 
 
 @bp.get("/flows-map.json")
 @role_required(Role.COMPLIANCE)
 def flows_map() -> Response:
     """Territories with the violations found in them and leaking out of them, and the
-    flows between them, for the map."""
+    largest flows between them, for the map."""
     session = get_session()
     period = _period()
-    flows = reports.flows(session, since=period.since, until=period.until, actor=actor())
-    found_in: dict[str, int] = {}
-    out_of: dict[str, int] = {}
-    for flow in flows.items:
-        if flow.to_territory:
-            found_in[flow.to_territory] = found_in.get(flow.to_territory, 0) + flow.violations
-        if flow.from_territory:
-            out_of[flow.from_territory] = out_of.get(flow.from_territory, 0) + flow.violations
-    shapes = maps.outlines(session, [*found_in, *out_of])
+    who = actor()
+    leaks = reports.leaks(session, since=period.since, until=period.until, actor=who)
+    flows = reports.flows(session, since=period.since, until=period.until, actor=who,
+                          largest=TOP_FLOWS)
+    shapes = maps.outlines(session, leaks)
     session.rollback()
     features = [{"type": "Feature", "geometry": shape.geometry,
                  "properties": {"code": code, "name": shape.name, "name_zh": shape.name_zh,
-                                "found_in": found_in.get(code, 0),
-                                "out_of": out_of.get(code, 0)}}
+                                "found_in": leaks[code][0], "out_of": leaks[code][1]}}
                 for code, shape in shapes.items()]
     arrows = [{"from": flow.from_territory, "to": flow.to_territory,
                "from_at": shapes[flow.from_territory].anchor,
                "to_at": shapes[flow.to_territory].anchor, "violations": flow.violations}
-              for flow in flows.items[:TOP_FLOWS]
+              for flow in flows.items
               if flow.from_territory in shapes and flow.to_territory in shapes]
     return jsonify({"type": "FeatureCollection", "features": features, "flows": arrows})
 

@@ -40,6 +40,25 @@ def test_flows_count_each_expected_territory_against_where_goods_were_found(sess
     )
 
 
+@pytest.mark.parametrize("actor", [COMPLIANCE, distributor("t1")], ids=["all", "t1"])
+def test_the_largest_flows_are_the_first_of_all_with_the_same_figures(session, month, actor):
+    every = reports.flows(session, **MARCH, actor=actor)
+
+    for largest in range(len(every.items) + 2):
+        shown = reports.flows(session, **MARCH, actor=actor, largest=largest)
+        assert shown.items == every.items[:largest]
+        assert shown.pairs == every.pairs == len(every.items)
+
+
+def test_leaks_count_the_diversions_found_in_and_expected_in_each_territory(session, month):
+    # Found in B: V1, V4-V7, V10, V11; V2 in no territory. V5 and V6, expected in A1 and
+    # A2, leak out of each.
+    assert reports.leaks(session, **MARCH, actor=COMPLIANCE) == {
+        "B": (7, 0), "A1": (0, 4), "A": (0, 4), "A2": (0, 2)}
+    assert reports.leaks(session, **MARCH, actor=distributor("t1")) == {
+        "B": (2, 0), "A": (0, 3)}
+
+
 def test_flows_of_a_distributor_are_those_attributed_to_it(session, month):
     report = reports.flows(session, **MARCH, actor=distributor("t1"))
     assert report.items == (Flow("A", "B", 2, 2), Flow("A", None, 1, 1))

@@ -16,10 +16,10 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple, dataclass, fields, replace
 from typing import Any
 
-from sqlalchemy import Select, and_, distinct, func, select, text
+from sqlalchemy import Select, and_, distinct, func, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -70,6 +70,7 @@ class FlowReport:
     since: dt.datetime
     until: dt.datetime
     items: tuple[Flow, ...]
+    pairs: int  # flows in the period (items may hold only the largest)
 
 
 @dataclass(frozen=True)
@@ -150,32 +151,81 @@ def violations_over_time(session: Session, *, since: dt.datetime, until: dt.date
 # --- diversion flows -----------------------------------------------------------------
 
 
-def flows(session: Session, *, since: dt.datetime, until: dt.datetime, actor: Actor
-          ) -> FlowReport:
+def flows(session: Session, *, since: dt.datetime, until: dt.datetime, actor: Actor,
+          largest: int | None = None) -> FlowReport:
     """Diverted violations opened in ``[since, until)``, counted per pair of an expected
     territory of the violation and the territory the goods were found in.
 
     A violation expected in two territories counts once under each. Most violations
-    first, then by territory codes (None last)."""
+    first, then by territory codes (None last). With ``largest``, only that many flows,
+    the first ones (a quarter of a big brand holds thousands of pairs; the distinct items
+    of the ones not shown need not be counted); ``pairs`` says how many there are."""
+    period = _period(since, until)
+    diverted = _diverted(period, _reader(actor))
+    pair = (ViolationTerritory.territory, Violation.found_territory)
+    if largest is None:
+        rows = [Flow(*row) for row in session.execute(
+            diverted.add_columns(*pair, func.count(), func.count(distinct(Violation.key)))
+            .group_by(*pair))]
+        _sort_flows(rows)
+        return FlowReport(period.since, period.until, tuple(rows), len(rows))
+    counts = [Flow(source, found, n, 0) for source, found, n in session.execute(
+        diverted.add_columns(*pair, func.count()).group_by(*pair))]
+    _sort_flows(counts)
+    shown = counts[:largest]
+    units: dict[tuple[str | None, str | None], int] = {}
+    if shown:
+        one_of_them = or_(*(and_(_is(ViolationTerritory.territory, f.from_territory),
+                                 _is(Violation.found_territory, f.to_territory))
+                            for f in shown))
+        units = {(source, found): n for source, found, n in session.execute(
+            diverted.add_columns(*pair, func.count(distinct(Violation.key)))
+            .where(one_of_them).group_by(*pair))}
+    items = tuple(replace(f, units=units.get((f.from_territory, f.to_territory), 0))
+                  for f in shown)
+    return FlowReport(period.since, period.until, items, len(counts))
+
+
+def leaks(session: Session, *, since: dt.datetime, until: dt.datetime, actor: Actor
+          ) -> dict[str, tuple[int, int]]:
+    """Per territory, the diverted violations opened in ``[since, until)`` that were found
+    in it and that were expected in it (goods leaking out of it): for the map."""
     period = _period(since, until)
     party = _reader(actor)
-    query = (
-        select(ViolationTerritory.territory, Violation.found_territory, func.count(),
-               func.count(distinct(Violation.key)))
-        .select_from(Violation)
-        # Outer: a violation without expected territories still counts (from None).
-        .outerjoin(ViolationTerritory, ViolationTerritory.violation_id == Violation.id)
-        .where(Violation.type == ViolationType.DIVERTED, _opened_in(period))
-        .group_by(ViolationTerritory.territory, Violation.found_territory)
-    )
-    if party is not None:
-        query = query.where(Violation.responsible_party == party)
-    rows = [Flow(source, found, count, units)
-            for source, found, count, units in session.execute(query)]
+    found = session.execute(_diverted(period, party, expected=False)
+                            .add_columns(Violation.found_territory, func.count())
+                            .where(Violation.found_territory.is_not(None))
+                            .group_by(Violation.found_territory))
+    counts = {code: (n, 0) for code, n in found}
+    expected = session.execute(_diverted(period, party)
+                               .add_columns(ViolationTerritory.territory, func.count())
+                               .where(ViolationTerritory.territory.is_not(None))
+                               .group_by(ViolationTerritory.territory))
+    for code, n in expected:
+        counts[code] = (counts.get(code, (0, 0))[0], n)
+    return counts
+
+
+def _diverted(period: Period, party: str | None, *, expected: bool = True) -> Select[Any]:
+    """Diverted violations opened in the period, to add columns and groups to; with
+    ``expected``, a row per expected territory (outer: one without any still counts, from
+    None)."""
+    query = (select().select_from(Violation)
+             .where(Violation.type == ViolationType.DIVERTED, _opened_in(period)))
+    if expected:
+        query = query.outerjoin(ViolationTerritory,
+                                ViolationTerritory.violation_id == Violation.id)
+    return query if party is None else query.where(Violation.responsible_party == party)
+
+
+def _is(column: Any, value: str | None) -> ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value
+
+
+def _sort_flows(rows: list[Flow]) -> None:
     # Sorted here, not in SQL: the databases order text and NULLs differently.
     rows.sort(key=lambda f: (-f.violations, f.from_territory is None, f.from_territory or "",
                              f.to_territory is None, f.to_territory or ""))
-    return FlowReport(period.since, period.until, tuple(rows))
 
 
 # --- distributor scorecard -----------------------------------------------------------
