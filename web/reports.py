@@ -79,8 +79,8 @@ def flows_map() -> Response:
     period = _period()
     who = actor()
     leaks = reports.leaks(session, since=period.since, until=period.until, actor=who)
-    flows = reports.flows(session, since=period.since, until=period.until, actor=who,
-                          largest=TOP_FLOWS)
+    flows = reports.busiest_flows(session, since=period.since, until=period.until, actor=who,
+                                  largest=TOP_FLOWS)
     shapes = maps.outlines(session, leaks)
     session.rollback()
     features = [{"type": "Feature", "geometry": shape.geometry,
@@ -90,7 +90,7 @@ def flows_map() -> Response:
     arrows = [{"from": flow.from_territory, "to": flow.to_territory,
                "from_at": shapes[flow.from_territory].anchor,
                "to_at": shapes[flow.to_territory].anchor, "violations": flow.violations}
-              for flow in flows.items
+              for flow in flows
               if flow.from_territory in shapes and flow.to_territory in shapes]
     return jsonify({"type": "FeatureCollection", "features": features, "flows": arrows})
 

@@ -48,6 +48,8 @@ def test_the_largest_flows_are_the_first_of_all_with_the_same_figures(session, m
         shown = reports.flows(session, **MARCH, actor=actor, largest=largest)
         assert shown.items == every.items[:largest]
         assert shown.pairs == every.pairs == len(every.items)
+        assert reports.busiest_flows(session, **MARCH, actor=actor, largest=largest) == tuple(
+            dataclasses.replace(f, units=0) for f in every.items[:largest])
 
 
 def test_leaks_count_the_diversions_found_in_and_expected_in_each_territory(session, month):

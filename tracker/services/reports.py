@@ -16,10 +16,10 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
-from dataclasses import astuple, dataclass, fields, replace
+from dataclasses import astuple, dataclass, fields
 from typing import Any
 
-from sqlalchemy import Select, and_, distinct, func, or_, select, text
+from sqlalchemy import Select, and_, distinct, func, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -158,32 +158,28 @@ def flows(session: Session, *, since: dt.datetime, until: dt.datetime, actor: Ac
 
     A violation expected in two territories counts once under each. Most violations
     first, then by territory codes (None last). With ``largest``, only that many flows,
-    the first ones (a quarter of a big brand holds thousands of pairs; the distinct items
-    of the ones not shown need not be counted); ``pairs`` says how many there are."""
+    the first ones; ``pairs`` says how many there are."""
     period = _period(since, until)
-    diverted = _diverted(period, _reader(actor))
     pair = (ViolationTerritory.territory, Violation.found_territory)
-    if largest is None:
-        rows = [Flow(*row) for row in session.execute(
-            diverted.add_columns(*pair, func.count(), func.count(distinct(Violation.key)))
-            .group_by(*pair))]
-        _sort_flows(rows)
-        return FlowReport(period.since, period.until, tuple(rows), len(rows))
-    counts = [Flow(source, found, n, 0) for source, found, n in session.execute(
-        diverted.add_columns(*pair, func.count()).group_by(*pair))]
-    _sort_flows(counts)
-    shown = counts[:largest]
-    units: dict[tuple[str | None, str | None], int] = {}
-    if shown:
-        one_of_them = or_(*(and_(_is(ViolationTerritory.territory, f.from_territory),
-                                 _is(Violation.found_territory, f.to_territory))
-                            for f in shown))
-        units = {(source, found): n for source, found, n in session.execute(
-            diverted.add_columns(*pair, func.count(distinct(Violation.key)))
-            .where(one_of_them).group_by(*pair))}
-    items = tuple(replace(f, units=units.get((f.from_territory, f.to_territory), 0))
-                  for f in shown)
-    return FlowReport(period.since, period.until, items, len(counts))
+    rows = [Flow(*row) for row in session.execute(
+        _diverted(period, _reader(actor))
+        .add_columns(*pair, func.count(), func.count(distinct(Violation.key)))
+        .group_by(*pair))]
+    _sort_flows(rows)
+    return FlowReport(period.since, period.until, tuple(rows[:largest]), len(rows))
+
+
+def busiest_flows(session: Session, *, since: dt.datetime, until: dt.datetime,
+                  actor: Actor, largest: int) -> tuple[Flow, ...]:
+    """The first ``largest`` of :func:`flows` without their distinct items (``units`` 0):
+    the arrows of a map. Counting every pair's violations alone is a hash of the rows,
+    not a sort (PostgreSQL: a third less time for a quarter of a big brand)."""
+    period = _period(since, until)
+    pair = (ViolationTerritory.territory, Violation.found_territory)
+    rows = [Flow(source, found, n, 0) for source, found, n in session.execute(
+        _diverted(period, _reader(actor)).add_columns(*pair, func.count()).group_by(*pair))]
+    _sort_flows(rows)
+    return tuple(rows[:largest])
 
 
 def leaks(session: Session, *, since: dt.datetime, until: dt.datetime, actor: Actor
@@ -216,10 +212,6 @@ def _diverted(period: Period, party: str | None, *, expected: bool = True) -> Se
         query = query.outerjoin(ViolationTerritory,
                                 ViolationTerritory.violation_id == Violation.id)
     return query if party is None else query.where(Violation.responsible_party == party)
-
-
-def _is(column: Any, value: str | None) -> ColumnElement[bool]:
-    return column.is_(None) if value is None else column == value
 
 
 def _sort_flows(rows: list[Flow]) -> None:
