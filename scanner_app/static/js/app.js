@@ -367,6 +367,7 @@ async function startApp() {
 
 async function boot() {
   $("signin-form").addEventListener("submit", signIn);
+  $("signin-form").querySelector("button[type=submit]").disabled = false;
   showNetwork();
   showPosition();
   if (await queue.token()) {
