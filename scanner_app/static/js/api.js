@@ -65,13 +65,22 @@ async function answerOf(response) {
 
 const bearer = (token) => ({ Authorization: `Bearer ${token}` });
 
-/** The web session's state and a fresh CSRF token (the cached shell's would be stale). */
-export async function session() {
-  const response = await call(config.session, { cache: "no-store" });
-  if (!response.ok) throw new TryLater(`HTTP ${response.status}`);
-  const state = await response.json();
-  noteServerTime(Date.parse(state.now), Date.now(), Date.now());
-  return state;
+let asking = null;
+
+/** The web session's state and a fresh CSRF token (the cached shell's would be stale).
+ * One request at a time: two at once, before the phone holds a session cookie, would
+ * each open a session, and the CSRF token of one would go with the other's cookie. */
+export function session() {
+  if (!asking) {
+    asking = (async () => {
+      const response = await call(config.session, { cache: "no-store" });
+      if (!response.ok) throw new TryLater(`HTTP ${response.status}`);
+      const state = await response.json();
+      noteServerTime(Date.parse(state.now), Date.now(), Date.now());
+      return state;
+    })().finally(() => { asking = null; });
+  }
+  return asking;
 }
 
 /** Sign in with the site's /login form; answers the web session's new state. */
