@@ -25,7 +25,7 @@ from tracker.db import utcnow, write_transaction
 from tracker.errors import AuthenticationRequired
 from tracker.models import Party, Role, Territory, User
 from tracker.services.auth import authenticate_token, issue_token
-from web import i18n, security
+from web import i18n, security, throttle
 from web.api import bp as api_bp
 from web.db import get_session
 from web.errors import error_response
@@ -151,6 +151,10 @@ def token() -> Response:
         return error_response(403, "not_inspector",
                               _("This app is for inspectors. Sign in with an inspector's "
                                 "account."))
+    refused = throttle.first_refusal(("token", current_user.name))
+    if refused is not None:
+        return throttle.too_many(refused, _("Too many sign-ins on devices. Wait %(wait)s and "
+                                            "try again.", wait=throttle.wait_words(refused)))
     db = get_session()
     with write_transaction(db):
         user = db.get(User, current_user.actor.user_id)

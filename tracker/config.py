@@ -67,6 +67,11 @@ class Settings:
     # signal shown to compliance); how many proxies in front of the server append to
     # X-Forwarded-For (0: the peer's address is the client's, the header is ignored).
     public_rate_limit: str = "30/minute"
+    # Sign-in attempts per user name and per client (a lock-out that ends with the
+    # window), and API tokens a user may be issued.
+    sign_in_user_limit: str = "10/15 minutes"
+    sign_in_client_limit: str = "30/minute"
+    token_limit: str = "20/hour"
     consumer_violations: bool = False
     trusted_proxies: int = 0
 
@@ -100,6 +105,11 @@ class Settings:
             kwargs["max_photo_bytes"] = int(env["TRACKER_MAX_PHOTO_BYTES"])
         if env.get("TRACKER_PUBLIC_RATE_LIMIT"):
             kwargs["public_rate_limit"] = env["TRACKER_PUBLIC_RATE_LIMIT"]
+        for variable, limit in (("TRACKER_SIGN_IN_USER_LIMIT", "sign_in_user_limit"),
+                                ("TRACKER_SIGN_IN_CLIENT_LIMIT", "sign_in_client_limit"),
+                                ("TRACKER_TOKEN_LIMIT", "token_limit")):
+            if env.get(variable):
+                kwargs[limit] = env[variable]
         if env.get("TRACKER_CONSUMER_VIOLATIONS"):
             kwargs["consumer_violations"] = flag("TRACKER_CONSUMER_VIOLATIONS",
                                                  env["TRACKER_CONSUMER_VIOLATIONS"])

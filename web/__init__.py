@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         reports,
         security,
         sessions,
+        throttle,
     )
     from web.api import bp as api_bp
 
@@ -43,6 +44,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.config.setdefault("SESSION_IDLE_MINUTES", settings.session_idle_minutes)
     app.config.setdefault("MAP_TILE_URL", settings.map_tile_url)
     db.init_app(app, settings)
+    throttle.init_app(app)
     if not app.config.get("TESTING"):
         from tracker.domain.epcis import warm_up
 

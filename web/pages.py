@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length
 from tracker.errors import AuthenticationRequired
 from tracker.models import User
 from tracker.services.auth import authenticate_password
-from web import i18n
+from web import i18n, throttle
 from web.auth import PageUser, safe_next
 from web.db import get_session
 
@@ -37,10 +37,19 @@ def login() -> str | Response:
         return redirect(safe_next(request.args.get("next")) or current_user.home)
     form = LoginForm()
     if form.validate_on_submit():
+        name = form.username.data.strip()
+        # Counted before the password is checked: a refused attempt tells nothing.
+        refused = throttle.first_refusal(("sign-in-user", name.casefold()),
+                                         ("sign-in-client", throttle.client_address()))
+        if refused is not None:
+            flash(_("Too many sign-in attempts. Wait %(wait)s and try again.",
+                    wait=throttle.wait_words(refused)), "danger")
+            page = Response(render_template("login.html", form=form), status=429)
+            page.headers["Retry-After"] = str(refused.retry_after)
+            return page
         db = get_session()
         try:
-            signed_in = authenticate_password(db, form.username.data.strip(),
-                                              form.password.data)
+            signed_in = authenticate_password(db, name, form.password.data)
         except AuthenticationRequired:
             db.rollback()
             flash(_("Wrong user name or password."), "danger")

@@ -38,10 +38,11 @@ from tracker import errors
 from tracker.db import direct_connection
 from tracker.domain.codes import ParsedCode, parse_code
 from tracker.services import public, rate_limits
-from web import i18n
+from web import i18n, throttle
 from web.db import engine, get_session, settings
 from web.errors import error_response, status_for
 from web.security import csrf
+from web.throttle import client_address
 
 bp = Blueprint("public", __name__)
 
@@ -67,23 +68,6 @@ VERDICT_TEXTS = {
 }
 VERDICT_STYLES = {"authentic": "success", "unknown_code": "danger", "recalled": "danger",
                   "suspected_clone": "warning"}
-
-
-def _limit() -> rate_limits.Limit:
-    limit: rate_limits.Limit = current_app.extensions["tracker.public_limit"]
-    return limit
-
-
-def client_address() -> str:
-    """The client a limit counts: the peer, or behind N trusted proxies the address the
-    N-th proxy from the right saw (entries further left are the client's own claims)."""
-    proxies = settings().trusted_proxies
-    if proxies:
-        forwarded = [part.strip() for part in
-                     request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
-        if forwarded:
-            return forwarded[-min(proxies, len(forwarded))]
-    return request.remote_addr or "unknown"
 
 
 def _requested_uri() -> str:
@@ -125,7 +109,7 @@ def code_page(_rest: str) -> Any:
         if parsed is not None and kind != "linkset":
             check = public.look_up(db, parsed)
         with db.transaction(write=True):
-            decision = rate_limits.hit(db, f"public:{client_address()}", _limit())
+            decision = throttle.hit(db, "public", client_address())
             # A HEAD (a link checker, a preview) is nobody's check.
             if decision.allowed and check is not None and request.method == "GET":
                 check_id = public.record_check(db, check, code=uri)
@@ -262,7 +246,7 @@ def share_position() -> Response:
                                                   " page. Scan the code again."))
     with direct_connection(engine()) as db:
         with db.transaction(write=True):
-            decision = rate_limits.hit(db, f"public:{client_address()}", _limit())
+            decision = throttle.hit(db, "public", client_address())
         if not decision.allowed:
             return too_many(decision, "json")
         try:
@@ -310,10 +294,3 @@ def consumer_signals(key: str) -> public.ConsumerSignals:
     """Consumer checks of a serial, for compliance's pages (the violation page shows
     them beside the evidence: by default they open no case of their own)."""
     return public.consumer_signals(get_session(), key)
-
-
-@bp.record_once
-def _read_limit(state: Any) -> None:
-    """The limit setting read once, at start: a bad value stops the server, not a page."""
-    state.app.extensions["tracker.public_limit"] = rate_limits.Limit.parse(
-        state.app.extensions["tracker.settings"].public_rate_limit)

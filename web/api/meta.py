@@ -8,6 +8,7 @@ from flask import Response, g, jsonify, request
 
 from tracker.db import write_transaction
 from tracker.services import auth
+from web import throttle
 from web.api import bp, forget_tokens, render
 from web.api.masterdata import created
 from web.db import get_session
@@ -29,6 +30,10 @@ def get_tokens() -> Response:
 @bp.post("/tokens")
 def post_token() -> Response:
     """Another bearer token for the signed-in user (or, for an admin, ?user=NAME)."""
+    refused = throttle.first_refusal(("token", g.actor.name))
+    if refused is not None:
+        return throttle.too_many(refused, f"too many tokens issued to {g.actor.name}; "
+                                          f"try again in {refused.retry_after} s")
     session = get_session()
     with write_transaction(session):
         row, token = auth.create_token(session, actor=g.actor,
