@@ -9,6 +9,7 @@ with no network; the user, the CSRF token and the API token come from calls.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -27,7 +28,7 @@ from tracker.models import Party, Role, Territory, User
 from tracker.services.auth import authenticate_token, issue_token
 from web import i18n, security, throttle
 from web.api import bp as api_bp
-from web.db import get_session
+from web.db import get_session, settings
 from web.errors import error_response
 
 HERE = Path(__file__).resolve().parent
@@ -159,7 +160,7 @@ def token() -> Response:
     with write_transaction(db):
         user = db.get(User, current_user.actor.user_id)
         assert user is not None
-        issued = issue_token(db, user)
+        issued = issue_token(db, user, lifetime=dt.timedelta(days=settings().device_token_days))
     response = jsonify({"token": issued, "user": current_user.name,
                         "role": current_user.role.value})
     response.status_code = 201

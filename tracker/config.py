@@ -72,6 +72,8 @@ class Settings:
     sign_in_user_limit: str = "10/15 minutes"
     sign_in_client_limit: str = "30/minute"
     token_limit: str = "20/hour"
+    # How long a device's sign-in (the scanner app's token) lasts.
+    device_token_days: float = 30.0
     consumer_violations: bool = False
     trusted_proxies: int = 0
 
@@ -105,6 +107,8 @@ class Settings:
             kwargs["max_photo_bytes"] = int(env["TRACKER_MAX_PHOTO_BYTES"])
         if env.get("TRACKER_PUBLIC_RATE_LIMIT"):
             kwargs["public_rate_limit"] = env["TRACKER_PUBLIC_RATE_LIMIT"]
+        if env.get("TRACKER_DEVICE_TOKEN_DAYS"):
+            kwargs["device_token_days"] = float(env["TRACKER_DEVICE_TOKEN_DAYS"])
         for variable, limit in (("TRACKER_SIGN_IN_USER_LIMIT", "sign_in_user_limit"),
                                 ("TRACKER_SIGN_IN_CLIENT_LIMIT", "sign_in_client_limit"),
                                 ("TRACKER_TOKEN_LIMIT", "token_limit")):

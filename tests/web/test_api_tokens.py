@@ -93,3 +93,25 @@ def test_a_token_revoked_by_another_process_stops_working_within_the_cache_time(
     monkeypatch.setattr(web.api.time, "monotonic", lambda: later)
     assert client.get("/api/v1/me", headers=bearer(token)).status_code == 401
     assert web.api.TOKEN_CACHE_SECONDS <= 5
+
+
+def test_an_expired_token_is_refused_saying_so(client, db):
+    import datetime as dt
+
+    from tracker.db import make_session_factory
+    from tracker.services.auth import SYSTEM, create_user, issue_token
+
+    with make_session_factory(db)() as session, session.begin():
+        user, lasting = create_user(session, name="phone-user", role="inspector",
+                                    actor=SYSTEM)
+        ended = issue_token(session, user, lifetime=dt.timedelta(seconds=-1))
+        running = issue_token(session, user, lifetime=dt.timedelta(days=1))
+
+    refused = client.get("/api/v1/tokens", headers=bearer(ended))
+    assert refused.status_code == 401
+    error = error_of(refused)
+    assert error["code"] == "token_expired" and error["message"].endswith("; sign in again")
+    listed = client.get("/api/v1/tokens", headers=bearer(running)).get_json()["items"]
+    # A token made by the service or the CLI never expires; a device's does.
+    assert sorted(t["expires_at"] is None for t in listed) == [False, False, True]
+    assert client.get("/api/v1/tokens", headers=bearer(lasting)).status_code == 200

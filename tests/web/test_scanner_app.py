@@ -3,6 +3,8 @@ token from a web sign-in, the names it shows, the vendored decoder, and its weig
 
 from __future__ import annotations
 
+import datetime as dt
+
 import hashlib
 import io
 import json
@@ -125,6 +127,12 @@ def test_a_signed_in_inspector_gets_a_device_token_that_posts_scans(client, user
                              "latitude": 1, "longitude": 2})
     assert scan.status_code == 201, scan.get_json()
     assert scan.get_json()["verdict"] == "unknown_code"
+    # A device's sign-in ends by itself (TRACKER_DEVICE_TOKEN_DAYS, 30 by default).
+    listed = client.get("/api/v1/tokens",
+                        headers={"Authorization": f"Bearer {token}"}).get_json()["items"]
+    (device,) = [t for t in listed if token.startswith(t["prefix"])]
+    lasts = dt.datetime.fromisoformat(device["expires_at"]) - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(days=29, hours=23) < lasts <= dt.timedelta(days=30)
 
 
 def test_a_device_token_needs_a_web_sign_in(client):

@@ -50,6 +50,8 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[created_at]
     revoked_at: Mapped[dt.datetime | None]
+    # A device's sign-in (the scanner app) ends by itself; None: valid until revoked.
+    expires_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship(back_populates="tokens", lazy="joined")
 

@@ -118,13 +118,17 @@ def create_user(
     return user, issue_token(session, user)
 
 
-def issue_token(session: Session, user: User) -> str:
-    return _new_token(session, user)[1]
+def issue_token(session: Session, user: User, *, lifetime: dt.timedelta | None = None) -> str:
+    """A new bearer token of the user, valid until revoked or, with ``lifetime``, until
+    that long from now (a device's sign-in)."""
+    return _new_token(session, user, lifetime=lifetime)[1]
 
 
-def _new_token(session: Session, user: User) -> tuple[ApiToken, str]:
+def _new_token(session: Session, user: User, *, lifetime: dt.timedelta | None = None
+               ) -> tuple[ApiToken, str]:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=user.id, token_hash=hash_token(token), prefix=token[:12])
+    row = ApiToken(user_id=user.id, token_hash=hash_token(token), prefix=token[:12],
+                   expires_at=None if lifetime is None else utcnow() + lifetime)
     session.add(row)
     session.flush()
     return row, token
@@ -143,6 +147,9 @@ def authenticate_token(session: Session, token: str | None) -> Actor:
     if row is None or row.revoked_at is not None or not row.user.active:
         raise AuthenticationRequired("the bearer token is not valid or has been revoked",
                                      code="invalid_token")
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        raise AuthenticationRequired(f"the bearer token expired at {row.expires_at.isoformat()}"
+                                     "; sign in again", code="token_expired")
     return actor_for(row.user)
 
 

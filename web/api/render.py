@@ -94,7 +94,7 @@ def user(u: User, token: str | None = None) -> dict[str, Any]:
 def api_token(t: ApiToken, token: str | None = None) -> dict[str, Any]:
     """A token as listed: its id and prefix, never the token (shown once, when created)."""
     data: dict[str, Any] = {"id": t.id, "prefix": t.prefix, "created_at": iso(t.created_at),
-                            "revoked_at": iso(t.revoked_at)}
+                            "revoked_at": iso(t.revoked_at), "expires_at": iso(t.expires_at)}
     if token is not None:
         data["token"] = token
     return data
