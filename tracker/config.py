@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,44 +80,42 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """The settings from ``TRACKER_*`` variables; an empty or absent one keeps its
+        default (the table below names each variable's field and how it is read)."""
         env = dict(os.environ if env is None else env)
-        kwargs: dict[str, object] = {}
-        if env.get("TRACKER_DATABASE_URL"):
-            kwargs["database_url"] = env["TRACKER_DATABASE_URL"]
-        if env.get("TRACKER_DL_BASE"):
-            kwargs["dl_base"] = env["TRACKER_DL_BASE"].rstrip("/")
-        if env.get("TRACKER_MAX_BATCH_QUANTITY"):
-            kwargs["max_batch_quantity"] = int(env["TRACKER_MAX_BATCH_QUANTITY"])
-        if env.get("TRACKER_CLONE_SPEED_KMH"):
-            kwargs["clone_speed_kmh"] = float(env["TRACKER_CLONE_SPEED_KMH"])
-        if env.get("TRACKER_BORDER_TOLERANCE_M"):
-            kwargs["border_tolerance_m"] = float(env["TRACKER_BORDER_TOLERANCE_M"])
-        if env.get("TRACKER_OFFSHORE_TOLERANCE_M"):
-            kwargs["offshore_tolerance_m"] = float(env["TRACKER_OFFSHORE_TOLERANCE_M"])
-        if env.get("TRACKER_SECRET_KEY"):
-            kwargs["secret_key"] = env["TRACKER_SECRET_KEY"]
-        if env.get("TRACKER_SESSION_IDLE_MINUTES"):
-            kwargs["session_idle_minutes"] = float(env["TRACKER_SESSION_IDLE_MINUTES"])
-        if env.get("TRACKER_TIMEZONE"):
-            kwargs["timezone"] = env["TRACKER_TIMEZONE"]
-        if env.get("TRACKER_MAP_TILE_URL"):
-            kwargs["map_tile_url"] = env["TRACKER_MAP_TILE_URL"]
-        if env.get("TRACKER_HELPER_PROCESSES"):
-            kwargs["helper_processes"] = max(0, int(env["TRACKER_HELPER_PROCESSES"]))
-        if env.get("TRACKER_MAX_PHOTO_BYTES"):
-            kwargs["max_photo_bytes"] = int(env["TRACKER_MAX_PHOTO_BYTES"])
-        if env.get("TRACKER_PUBLIC_RATE_LIMIT"):
-            kwargs["public_rate_limit"] = env["TRACKER_PUBLIC_RATE_LIMIT"]
-        if env.get("TRACKER_DEVICE_TOKEN_DAYS"):
-            kwargs["device_token_days"] = float(env["TRACKER_DEVICE_TOKEN_DAYS"])
-        for variable, limit in (("TRACKER_SIGN_IN_USER_LIMIT", "sign_in_user_limit"),
-                                ("TRACKER_SIGN_IN_CLIENT_LIMIT", "sign_in_client_limit"),
-                                ("TRACKER_TOKEN_LIMIT", "token_limit")):
-            if env.get(variable):
-                kwargs[limit] = env[variable]
-        if env.get("TRACKER_CONSUMER_VIOLATIONS"):
-            kwargs["consumer_violations"] = flag("TRACKER_CONSUMER_VIOLATIONS",
-                                                 env["TRACKER_CONSUMER_VIOLATIONS"])
-        if env.get("TRACKER_TRUSTED_PROXIES"):
-            kwargs["trusted_proxies"] = max(0, int(env["TRACKER_TRUSTED_PROXIES"]))
+        kwargs = {field: read(env[variable]) for variable, field, read in _VARIABLES
+                  if env.get(variable)}
         return cls(**kwargs)  # type: ignore[arg-type]
+
+
+def _at_least_zero(value: str) -> int:
+    return max(0, int(value))
+
+
+def _flag(variable: str) -> Callable[[str], bool]:
+    return lambda value: flag(variable, value)
+
+
+# Environment variable, Settings field, how its text is read.
+_VARIABLES: list[tuple[str, str, Callable[[str], object]]] = [
+    ("TRACKER_DATABASE_URL", "database_url", str),
+    ("TRACKER_DL_BASE", "dl_base", lambda value: value.rstrip("/")),
+    ("TRACKER_MAX_BATCH_QUANTITY", "max_batch_quantity", int),
+    ("TRACKER_CLONE_SPEED_KMH", "clone_speed_kmh", float),
+    ("TRACKER_BORDER_TOLERANCE_M", "border_tolerance_m", float),
+    ("TRACKER_OFFSHORE_TOLERANCE_M", "offshore_tolerance_m", float),
+    ("TRACKER_SECRET_KEY", "secret_key", str),
+    ("TRACKER_SESSION_IDLE_MINUTES", "session_idle_minutes", float),
+    ("TRACKER_TIMEZONE", "timezone", str),
+    ("TRACKER_MAP_TILE_URL", "map_tile_url", str),
+    ("TRACKER_HELPER_PROCESSES", "helper_processes", _at_least_zero),
+    ("TRACKER_MAX_PHOTO_BYTES", "max_photo_bytes", int),
+    ("TRACKER_PUBLIC_RATE_LIMIT", "public_rate_limit", str),
+    ("TRACKER_SIGN_IN_USER_LIMIT", "sign_in_user_limit", str),
+    ("TRACKER_SIGN_IN_CLIENT_LIMIT", "sign_in_client_limit", str),
+    ("TRACKER_TOKEN_LIMIT", "token_limit", str),
+    ("TRACKER_DEVICE_TOKEN_DAYS", "device_token_days", float),
+    ("TRACKER_CONSUMER_VIOLATIONS", "consumer_violations",
+     _flag("TRACKER_CONSUMER_VIOLATIONS")),
+    ("TRACKER_TRUSTED_PROXIES", "trusted_proxies", _at_least_zero),
+]

@@ -4,7 +4,6 @@ token from a web sign-in, the names it shows, the vendored decoder, and its weig
 from __future__ import annotations
 
 import datetime as dt
-
 import hashlib
 import io
 import json
