@@ -18,6 +18,8 @@ PHRASES = {
     "sign_in_again": _l("Your sign-in has ended. Sign in again to send the waiting scans: "
                         "they stay on this phone until then."),
     "sign_in_failed": _l("Signing in did not work (%(reason)s). Try again."),
+    "too_many_sign_ins": _l("Too many sign-in attempts. Wait %(minutes)s minutes and try "
+                            "again."),
     "signed_in_as": _l("Signed in as %(name)s"),
     "sign_out_blocked": _l("Send the waiting scans before signing out."),
     # camera

@@ -390,3 +390,19 @@ def test_a_note_and_photo_taken_offline_go_with_their_scan(phone, world, db, liv
         assert response.headers["Content-Type"] == "image/jpeg"
         assert response.read(3) == b"\xff\xd8\xff"
     you.shot("evidence-sent")
+
+
+def test_too_many_sign_in_attempts_say_how_long_to_wait(phone, world):
+    you = phone(codes=None)
+    you.page.goto("/scan")
+    button = you.page.locator("#signin button[type=submit]")
+    for attempt in range(11):  # the default limit: 10 attempts per name in 15 minutes
+        you.page.fill("#signin input[name=username]", INSPECTOR)
+        you.page.fill("#signin input[name=password]", "not the password")
+        button.click()
+        you.page.locator("#signin button[type=submit]:not([disabled])").wait_for()
+        shown = you.page.locator("#signin-message").inner_text()
+        if attempt < 10:
+            assert shown == "Wrong user name or password."
+    assert shown.startswith("Too many sign-in attempts. Wait ") and "minutes" in shown
+    you.shot("too-many-attempts")

@@ -93,6 +93,9 @@ export async function signIn(username, password) {
   const target = `${config.login}?next=${encodeURIComponent(config.session)}`;
   const response = await call(target, { method: "POST", body: form });
   if (response.status === 401) throw new Refused(401, "invalid_credentials", "");
+  if (response.status === 429) {
+    throw new Refused(429, "rate_limited", response.headers.get("Retry-After") || "");
+  }
   if (!response.ok || new URL(response.url).pathname !== config.session) {
     throw new Refused(response.status, "sign_in_failed", `HTTP ${response.status}`);
   }

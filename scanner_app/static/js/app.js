@@ -323,6 +323,9 @@ async function signIn(event) {
     let text;
     if (error instanceof api.TryLater) text = t("sign_in_needs_network");
     else if (error.code === "invalid_credentials") text = t("wrong_password");
+    else if (error.code === "rate_limited") {
+      text = t("too_many_sign_ins", { minutes: Math.max(1, Math.ceil(Number(error.message) / 60)) });
+    }
     else if (error.code === "not_inspector") text = t("not_inspector");
     else text = t("sign_in_failed", { reason: error.message || error.code });
     say($("signin-message"), text, "warning");
