@@ -272,12 +272,11 @@ def too_many(decision: rate_limits.Decision, kind: str) -> Response:
     """429 with Retry-After, as a page or as the API's error body."""
     message = _("Too many checks from your connection. Wait %(seconds)s seconds and try"
                 " again.", seconds=decision.retry_after)
-    if kind == "html":
-        response = Response(render_template("public/refused.html", status=429,
-                                            heading=_("Too many checks"), explanation=message),
-                            status=429)
-    else:
-        response = error_response(429, "rate_limited", message)
+    if kind != "html":
+        return throttle.too_many(decision, message)
+    response = Response(render_template("public/refused.html", status=429,
+                                        heading=_("Too many checks"), explanation=message),
+                        status=429)
     response.headers["Retry-After"] = str(decision.retry_after)
     return response
 
