@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +64,13 @@ class Settings:
     helper_processes: int | None = None
     # The largest JPEG an inspector may attach to a scan as evidence, in bytes.
     max_photo_bytes: int = 5_000_000
+    # The largest request body of a route (web.body_limits), in bytes: a scan; a form or
+    # a small JSON body; a list of codes shipped, received or packed; a document (an
+    # EPCIS capture, a territory map).
+    max_scan_body_bytes: int = 16 * 1024
+    max_body_bytes: int = 1024 * 1024
+    max_codes_body_bytes: int = 64 * 1024 * 1024
+    max_document_body_bytes: int = 512 * 1024 * 1024
     # The public page of a code (web.public): requests allowed per client ("N/second",
     # "N/minute" or "N/hour"); whether a consumer's check opens violations (off: it is a
     # signal shown to compliance); how many proxies in front of the server append to
@@ -83,13 +91,35 @@ class Settings:
         """The settings from ``TRACKER_*`` variables; an empty or absent one keeps its
         default (the table below names each variable's field and how it is read)."""
         env = dict(os.environ if env is None else env)
-        kwargs = {field: read(env[variable]) for variable, field, read in _VARIABLES
-                  if env.get(variable)}
+        kwargs = {}
+        for variable, name, read in _VARIABLES:
+            if env.get(variable):
+                try:
+                    kwargs[name] = read(env[variable])
+                except ValueError as exc:
+                    raise ValueError(f"{variable}: {exc}") from None
         return cls(**kwargs)  # type: ignore[arg-type]
 
 
 def _at_least_zero(value: str) -> int:
     return max(0, int(value))
+
+
+_BYTE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9,
+               "kib": 2**10, "mib": 2**20, "gib": 2**30}
+
+
+def byte_size(value: str) -> int:
+    """A size as people write it: ``65536``, ``64 KiB``, ``500MB``, ``1 GiB``.
+
+    >>> byte_size("64 KiB"), byte_size("500MB"), byte_size("1000")
+    (65536, 500000000, 1000)
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", value)
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in _BYTE_UNITS:
+        raise ValueError(f"{value!r} is not a size in bytes (write e.g. 65536, 64 KiB, 500 MB)")
+    return int(float(match.group(1)) * _BYTE_UNITS[unit])
 
 
 def _flag(variable: str) -> Callable[[str], bool]:
@@ -109,7 +139,11 @@ _VARIABLES: list[tuple[str, str, Callable[[str], object]]] = [
     ("TRACKER_TIMEZONE", "timezone", str),
     ("TRACKER_MAP_TILE_URL", "map_tile_url", str),
     ("TRACKER_HELPER_PROCESSES", "helper_processes", _at_least_zero),
-    ("TRACKER_MAX_PHOTO_BYTES", "max_photo_bytes", int),
+    ("TRACKER_MAX_PHOTO_BYTES", "max_photo_bytes", byte_size),
+    ("TRACKER_MAX_SCAN_BODY_BYTES", "max_scan_body_bytes", byte_size),
+    ("TRACKER_MAX_BODY_BYTES", "max_body_bytes", byte_size),
+    ("TRACKER_MAX_CODES_BODY_BYTES", "max_codes_body_bytes", byte_size),
+    ("TRACKER_MAX_DOCUMENT_BODY_BYTES", "max_document_body_bytes", byte_size),
     ("TRACKER_PUBLIC_RATE_LIMIT", "public_rate_limit", str),
     ("TRACKER_SIGN_IN_USER_LIMIT", "sign_in_user_limit", str),
     ("TRACKER_SIGN_IN_CLIENT_LIMIT", "sign_in_client_limit", str),

@@ -11,10 +11,7 @@ from tracker.config import Settings
 
 def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
-    app.config.from_mapping(
-        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
-        JSON_SORT_KEYS=False,
-    )
+    app.config.from_mapping(JSON_SORT_KEYS=False)
     if config:
         app.config.update(config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -22,6 +19,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     from web import (
         admin,
         auth,
+        body_limits,
         compliance,
         db,
         errors,
@@ -44,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.config.setdefault("SESSION_IDLE_MINUTES", settings.session_idle_minutes)
     app.config.setdefault("MAP_TILE_URL", settings.map_tile_url)
     db.init_app(app, settings)
+    body_limits.init_app(app)
     throttle.init_app(app)
     if not app.config.get("TESTING"):
         from tracker.domain.epcis import warm_up

@@ -6,6 +6,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from tracker import errors
+from web import body_limits
 from web.api.inputs import BadRequest
 
 STATUS: list[tuple[type[errors.TrackerError], int]] = [
@@ -59,12 +60,14 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response | HTTPException | tuple[str, int]:
         if not request.path.startswith("/api/"):
+            if exc.code == 413:
+                return _page_problem(413, body_limits.refusal(None).message)
             return page_error(exc)
         status = exc.code or 500
+        if status == 413:  # a body sent in chunks went over its route's limit
+            refused = body_limits.refusal(None)
+            return error_response(status, refused.code, refused.message)
         message = exc.description or exc.name
-        if status == 413:
-            limit = app.config.get("MAX_CONTENT_LENGTH")
-            message = f"the request body is larger than the limit of {limit:,} bytes"
         return error_response(status, HTTP_CODES.get(status, "http_error"), message)
 
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import csv
 import datetime
 import functools
-import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -40,7 +40,7 @@ __all__ = [
     "ACCEPTED_FORMS",
     "CodeForm",
     "ParsedCode",
-    "codes_from_text",
+    "codes_from_lines",
     "container_key",
     "epc_key",
     "item_key",
@@ -93,14 +93,15 @@ class ParsedCode:
 _HEADER_WORDS = {"code", "codes", "serial", "uri", "epc", "sscc"}
 
 
-def codes_from_text(text: str) -> list[str]:
+def codes_from_lines(lines: Iterable[str]) -> list[str]:
     """Codes from a scan list (one per line) or a CSV whose first column holds them, as a
-    distributor's scanner or spreadsheet exports them; blank lines and a header are skipped.
+    distributor's scanner or spreadsheet exports them, read line by line (an upload as it
+    arrives); blank lines and a header are skipped.
 
-    >>> codes_from_text("serial,uri\\nABC,https://x/01/1/21/ABC\\n\\n  DEF  \\n")
+    >>> codes_from_lines(["serial,uri", "ABC,https://x/01/1/21/ABC", "", "  DEF  "])
     ['ABC', 'DEF']
     """
-    rows = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    rows = csv.reader(lines)
     found = [row[0].strip() for row in rows if row and row[0].strip()]
     if found and found[0].lower() in _HEADER_WORDS:
         found = found[1:]

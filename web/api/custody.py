@@ -7,7 +7,7 @@ from typing import Any, Literal, overload
 from flask import Response, g, jsonify, request
 
 from tracker.db import write_transaction
-from tracker.domain.codes import codes_from_text
+from tracker.domain.codes import codes_from_lines
 from tracker.domain.labels import LabelLayout, qr_png
 from tracker.errors import InvalidInput
 from tracker.services import custody
@@ -16,6 +16,7 @@ from web.api import bp, render
 from web.api.batches import pdf_response
 from web.api.inputs import field, int_arg, json_body
 from web.api.masterdata import created
+from web.body_limits import text_lines, whole_body
 from web.db import get_session
 
 
@@ -54,11 +55,11 @@ def post_receive(shipment_id: int) -> Response:
     """All codes (no body), the codes of a JSON body, or a scan list / CSV upload
     (text/plain or text/csv, the codes in the first column)."""
     if request.mimetype in ("text/csv", "text/plain"):
-        codes: list[str] | None = codes_from_text(request.get_data(as_text=True))
+        codes: list[str] | None = codes_from_lines(text_lines())
         if not codes:
             raise InvalidInput("the uploaded list holds no codes", code="missing_field")
     else:
-        codes = code_list(json_body(), required=False) if request.data else None
+        codes = code_list(json_body(), required=False) if whole_body() else None
     session = get_session()
     with write_transaction(session):
         shipment = custody.receive_shipment(

@@ -3,48 +3,26 @@
 from __future__ import annotations
 
 from flask import Response, g, request
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from tracker.db import write_transaction
-from tracker.domain.photos import megabytes, too_large
-from tracker.errors import TooLarge
 from tracker.services import evidence
 from web.api import bp
 from web.api.inputs import BadRequest
 from web.api.masterdata import created
 from web.db import get_session, settings
 
-# Room in the body beside the photo: part headers and boundaries, and the note (2,000
-# characters of up to 4 bytes each).
-FORM_ROOM = 64 * 1024
-
-
-def _too_large(size: int | None) -> TooLarge:
-    most = settings().max_photo_bytes
-    if size is None:  # sent in chunks: known only to be over the limit
-        return TooLarge(f"the photo is larger than the most, {megabytes(most)}",
-                        code="photo_too_large")
-    return too_large(size, most)
-
 
 @bp.post("/scans/<int:scan_id>/evidence")
 def post_evidence(scan_id: int) -> Response:
     """Fields ``note`` (text) and ``photo`` (a JPEG file), either or both. 201 with
     ``{"scan_id", "note", "has_photo", "photo_bytes"}``; sending again replaces."""
-    limit = settings().max_photo_bytes + FORM_ROOM
-    # Refused before the body is read: a phone on a slow line need not send 20 MB first.
-    if request.content_length is not None and request.content_length > limit:
-        raise _too_large(request.content_length)
+    # The body's limit (the photo's and room for the form) is web.body_limits'.
     if request.mimetype != "multipart/form-data":
         raise BadRequest("send the note and the photo as multipart/form-data with the fields "
                          "'note' and 'photo'", code="not_multipart")
-    request.max_content_length = limit  # a body sent in chunks stops at the limit
-    try:
-        note = request.form.get("note")
-        upload = request.files.get("photo")
-        photo = upload.read() if upload is not None else None
-    except RequestEntityTooLarge:
-        raise _too_large(None) from None
+    note = request.form.get("note")
+    upload = request.files.get("photo")
+    photo = upload.read() if upload is not None else None
     if photo is None and "photo" in request.form:
         raise BadRequest("field 'photo' must be a file (a part with a filename), not text",
                          code="invalid_field")

@@ -9,6 +9,7 @@ from typing import Any, TypeVar, cast
 from flask import request
 
 from tracker.errors import InvalidInput, TrackerError
+from web.body_limits import whole_body
 
 T = TypeVar("T")
 _MISSING = object()
@@ -23,7 +24,7 @@ class BadRequest(TrackerError):
 def json_body(expected: type = dict) -> Any:
     # The raw bytes, parsed here: request.data would first run the form parser, and
     # get_json the mimetype checks, which a JSON-only API has no use for.
-    raw = request.get_data(cache=True)
+    raw = whole_body()
     if not raw:
         raise BadRequest("the request has no body; send JSON with Content-Type: application/json",
                          code="invalid_json")
