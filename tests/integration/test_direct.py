@@ -127,9 +127,9 @@ def test_sqlite_wal_is_checkpointed_by_the_background_thread(tmp_path) -> None:
 def test_sqlite_wal_starts_over_under_a_steady_stream_of_writes(tmp_path, monkeypatch) -> None:
     # Passive checkpoints alone never catch up with a writer that never pauses, and the
     # log only starts over once one has: it would grow without end.
-    import tracker.db
+    import tracker.db.engine
 
-    monkeypatch.setattr(tracker.db, "WAL_RESTART_FRAMES", 200)
+    monkeypatch.setattr(tracker.db.engine, "WAL_RESTART_FRAMES", 200)
     engine = make_engine(f"sqlite:///{tmp_path / 'stream.db'}")
     assert checkpoint_in_background(engine, every_seconds=0.02)
     with engine.begin() as connection:
