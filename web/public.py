@@ -35,7 +35,7 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from tracker import errors
-from tracker.db import direct_connection
+from tracker.db import direct_connection, write_transaction
 from tracker.domain.codes import ParsedCode, parse_code
 from tracker.services import public, rate_limits
 from web import i18n, throttle
@@ -108,8 +108,8 @@ def code_page(_rest: str) -> Any:
     with direct_connection(engine()) as db:
         if parsed is not None and kind != "linkset":
             check = public.look_up(db, parsed)
-        with db.transaction(write=True):
-            decision = throttle.hit(db, "public", client_address())
+        with write_transaction(db):
+            decision = rate_limits.hit(db, f"public:{client_address()}", throttle.limit("public"))
             # A HEAD (a link checker, a preview) is nobody's check.
             if decision.allowed and check is not None and request.method == "GET":
                 check_id = public.record_check(db, check, code=uri)
@@ -245,8 +245,8 @@ def share_position() -> Response:
         return error_response(400, "bad_token", _("This request does not come from a check"
                                                   " page. Scan the code again."))
     with direct_connection(engine()) as db:
-        with db.transaction(write=True):
-            decision = throttle.hit(db, "public", client_address())
+        with write_transaction(db):
+            decision = rate_limits.hit(db, f"public:{client_address()}", throttle.limit("public"))
         if not decision.allowed:
             return too_many(decision, "json")
         try:
@@ -254,7 +254,7 @@ def share_position() -> Response:
                 db, int(check_id), latitude=body.get("latitude"),
                 longitude=body.get("longitude"), accuracy_m=body.get("accuracy_m"),
                 settings=settings())
-            with db.transaction(write=True):
+            with write_transaction(db):
                 located = public.add_position(db, int(check_id), judged, settings=settings())
         except errors.TrackerError as exc:
             return error_response(status_for(exc), exc.code, exc.message)

@@ -7,14 +7,12 @@ settings, read once at start so a bad value stops the server, not a page."""
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from flask import Flask, Response, current_app, request
 from flask_babel import ngettext
 
-from tracker.db import direct_connection
 from tracker.services import rate_limits
-from web.db import engine, settings
+from web.db import get_session, settings
 from web.errors import error_response
 
 # Limit name -> the Settings field holding it.
@@ -40,18 +38,16 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def hit(db: Any, name: str, who: str) -> rate_limits.Decision:
-    """Count one request of ``who`` against the limit ``name``, inside the caller's write
-    transaction (``db``: a DirectConnection)."""
-    limit: rate_limits.Limit = current_app.extensions["tracker.limits"][name]
-    return rate_limits.hit(db, f"{name}:{who}", limit)
+def limit(name: str) -> rate_limits.Limit:
+    """The limit called ``name`` (``LIMITS``), as the settings gave it."""
+    return current_app.extensions["tracker.limits"][name]  # type: ignore[no-any-return]
 
 
 def first_refusal(*counted: tuple[str, str]) -> rate_limits.Decision | None:
-    """Count a request against each (limit, who) in one write transaction; the refusal
-    that waits longest, or None when every limit allows it."""
-    with direct_connection(engine()) as db, db.transaction(write=True):
-        decisions = [hit(db, name, who) for name, who in counted]
+    """Count a request against each (limit, who); the refusal that waits longest, or
+    None when every limit allows it."""
+    decisions = rate_limits.count(get_session(), [(f"{name}:{who}", limit(name))
+                                                  for name, who in counted])
     refused = [d for d in decisions if not d.allowed]
     return max(refused, key=lambda d: d.retry_after) if refused else None
 

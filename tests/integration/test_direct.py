@@ -16,6 +16,7 @@ from tracker.db import (
     direct_connection,
     make_engine,
     table,
+    write_transaction,
 )
 from tracker.domain.verdicts import Verdict
 from tracker.models import Scan
@@ -42,7 +43,7 @@ def values(client_scan_id: str = "c-1", key: str = "01/x/21/y",
 
 
 def test_values_stored_on_the_driver_read_back_through_core_unchanged(db: Engine) -> None:
-    with direct_connection(db) as direct, direct.transaction(write=True):
+    with direct_connection(db) as direct, write_transaction(direct):
         (scan_id,) = direct.rows(INSERT, values())[0]
     with db.connect() as connection:
         row = connection.execute(select(table(Scan)).where(_scan.id == scan_id)).one()
@@ -60,17 +61,17 @@ def test_values_read_on_the_driver_equal_what_core_reads(db: Engine) -> None:
         scan_id = connection.execute(insert(table(Scan)).returning(_scan.id),
                                      values()).scalar_one()
         core = tuple(connection.execute(READ.statement, {"id": scan_id}).one())
-    with direct_connection(db) as direct, direct.transaction():
+    with direct_connection(db) as direct, direct.snapshot():
         assert direct.first(READ, {"id": scan_id}) == core
     assert core[:2] == (AT, Verdict.DIVERTED)
 
 
 def test_a_failed_transaction_leaves_nothing(db: Engine) -> None:
     with pytest.raises(RuntimeError), direct_connection(db) as direct:
-        with direct.transaction(write=True):
+        with write_transaction(direct):
             direct.rows(INSERT, values(key="gone"))
             raise RuntimeError("stop")
-    with direct_connection(db) as direct, direct.transaction():
+    with direct_connection(db) as direct, direct.snapshot():
         assert direct.rows(COUNT, {"key": "gone"}) == []
 
 
@@ -85,7 +86,7 @@ def test_a_session_and_its_direct_connection_share_one_transaction(db: Engine) -
                 assert not fresh  # the session's transaction already is one
             assert session.scalars(select(_scan.id).where(_scan.key == "shared")).all()
             session.rollback()
-    with direct_connection(db) as direct, direct.transaction():
+    with direct_connection(db) as direct, direct.snapshot():
         assert direct.rows(COUNT, {"key": "shared"}) == []
 
 
@@ -137,7 +138,7 @@ def test_sqlite_wal_starts_over_under_a_steady_stream_of_writes(tmp_path, monkey
     written = 0
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline:
-        with direct_connection(engine) as direct, direct.transaction(write=True):
+        with direct_connection(engine) as direct, write_transaction(direct):
             direct.driver.executemany("INSERT INTO t VALUES (?)", [("x" * 4000,)] * 20)
         written += 20 * 4096
     wal = (tmp_path / "stream.db-wal").stat().st_size
@@ -155,7 +156,7 @@ def test_background_checkpoint_is_for_sqlite_files_only() -> None:
 def test_a_bind_used_twice_is_converted_once_in_each_place(db: Engine) -> None:
     both = Prepared(select(_scan.key).where(_scan.scanned_at == bindparam("at"),
                                             _scan.received_at == bindparam("at")))
-    with direct_connection(db) as direct, direct.transaction(write=True):
+    with direct_connection(db) as direct, write_transaction(direct):
         direct.rows(INSERT, values(key="twice"))
         assert direct.rows(both, {"at": AT}) == [("twice",)]
 
@@ -164,7 +165,7 @@ def test_on_sqlite_a_thread_keeps_its_connection_until_an_error(db: Engine) -> N
     import threading
 
     def driver() -> object:
-        with direct_connection(db) as direct, direct.transaction():
+        with direct_connection(db) as direct, direct.snapshot():
             assert direct.rows(COUNT, {"key": "none"}) == []
             return direct.driver
 
@@ -199,7 +200,7 @@ def test_outside_a_transaction_each_statement_commits_on_its_own(db: Engine) -> 
 def test_a_connection_goes_back_to_the_pool_as_it_came(db: Engine) -> None:
     with direct_connection(db) as direct:
         driver = direct.driver
-        with direct.transaction(write=True):
+        with write_transaction(direct):
             direct.rows(INSERT, values(key="back"))
     if db.dialect.name == "postgresql":
         # Sessions and Core expect a transaction to begin by itself on their connections.

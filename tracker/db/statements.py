@@ -109,8 +109,9 @@ class DirectConnection:
 
     ``of(session)`` runs them in the session's transaction; ``direct_connection(engine)``
     takes a connection of the engine's pool (on SQLite, the thread's own) and owns its
-    transactions: there a statement outside ``transaction()`` runs on its own, in
-    autocommit (one statement, one snapshot, no BEGIN and COMMIT to wait for)."""
+    transactions: there a statement outside ``write_transaction`` or ``snapshot`` runs
+    on its own, in autocommit (one statement, one snapshot, no BEGIN and COMMIT to wait
+    for). A service handed a session takes one with ``for_session``."""
 
     def __init__(self, engine: Engine, driver: Any, *, owned: bool = False):
         self.dialect = engine.dialect
@@ -140,10 +141,27 @@ class DirectConnection:
         form = statement.form(self.dialect)
         self.driver.execute(form.sql, form.parameters(parameters or {}))
 
+    @classmethod
     @contextlib.contextmanager
-    def transaction(self, *, write: bool = False) -> Iterator[DirectConnection]:
-        """One transaction on a connection from ``direct_connection``; a writer on SQLite
-        takes the write lock and BEGIN IMMEDIATE, as ``write_transaction`` does."""
+    def for_session(cls, session: Session) -> Iterator[DirectConnection]:
+        """The fast path for a service that was handed a session. When the session holds
+        a transaction, its statements run in it (all of it lands or none with the
+        caller's); otherwise on a connection of its own (``direct_connection``), where
+        reads need no transaction and ``write_transaction`` opens one that writes."""
+        if session.in_transaction():
+            yield cls.of(session)
+            return
+        with direct_connection(session.get_bind().engine) as db:
+            yield db
+
+    @contextlib.contextmanager
+    def _transaction(self, *, write: bool = False) -> Iterator[DirectConnection]:
+        """One transaction on a connection of its own; a writer on SQLite takes the write
+        lock and BEGIN IMMEDIATE. Reached through ``write_transaction`` and ``snapshot``;
+        on a session's connection the session's transaction is the one."""
+        if not self.owned:
+            yield self
+            return
         if not self.sqlite:
             with self.driver.transaction():  # BEGIN ... COMMIT, or ROLLBACK on an error
                 yield self
@@ -171,7 +189,7 @@ class DirectConnection:
         if not self.owned:
             yield False
             return
-        with self.transaction():
+        with self._transaction():
             yield True
 
 

@@ -8,8 +8,11 @@ import fcntl
 import os
 import threading
 from collections.abc import Iterator
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
+
+T = TypeVar("T")  # a Session or a DirectConnection
 
 # A writer that starts with a deferred BEGIN reads first, then fails at once with
 # SQLITE_BUSY if another connection wrote meanwhile; BEGIN IMMEDIATE waits its turn.
@@ -47,13 +50,22 @@ def _sqlite_write_lock(database: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def write_transaction(session: Session) -> Iterator[Session]:
-    """One transaction that will write: on SQLite it takes the write lock up front."""
+def write_transaction(target: T) -> Iterator[T]:
+    """One transaction that will write: on SQLite it takes the write lock up front.
+
+    ``target`` is a session, or a hot path's ``DirectConnection``: of its own connection
+    (it begins and commits there), or made of a session (the session's transaction,
+    opened by the caller with ``write_transaction(session)``, is the one)."""
+    if not isinstance(target, Session):
+        with target._transaction(write=True):  # type: ignore[attr-defined]
+            yield target
+        return
+    session: Session = target
     bind = session.get_bind()
     if bind.dialect.name != "sqlite":
         with session.begin():
-            yield session
+            yield target
         return
     with _sqlite_write_lock(bind.engine.url.database or ""), session.begin():
         session.connection(execution_options=WRITE)
-        yield session
+        yield target

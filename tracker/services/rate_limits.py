@@ -20,12 +20,21 @@ import datetime as dt
 import math
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, case, delete
 from sqlalchemy.orm import Session
 
-from tracker.db import DirectConnection, Prepared, dialect_insert, table, utcnow
+from tracker.db import (
+    DirectConnection,
+    Prepared,
+    dialect_insert,
+    direct_connection,
+    table,
+    utcnow,
+    write_transaction,
+)
 from tracker.errors import InvalidInput
 from tracker.models import RateLimitWindow
 
@@ -120,7 +129,7 @@ def hit(db: Session | DirectConnection, key: str, limit: Limit, *,
     """Count one request of ``key`` (the limit's name and the client, e.g.
     ``"public:203.0.113.7"``) and say whether it is within ``limit``. One statement,
     atomic under concurrent requests; it writes, so the caller runs it in a write
-    transaction (on SQLite, ``write_transaction`` or ``transaction(write=True)``)."""
+    transaction (``write_transaction``)."""
     direct = db if isinstance(db, DirectConnection) else DirectConnection.of(db)
     now = now or utcnow()
     epoch = now.timestamp()
@@ -137,6 +146,15 @@ def hit(db: Session | DirectConnection, key: str, limit: Limit, *,
         return Decision(True, 0, max(0, math.floor(limit.count - weighed)))
     wait = limit.wait(count=count, previous=previous, elapsed=elapsed)
     return Decision(False, max(1, math.ceil(wait)), 0)
+
+
+def count(session: Session, counted: Sequence[tuple[str, Limit]], *,
+          now: dt.datetime | None = None) -> list[Decision]:
+    """``hit`` for each (key, limit), in one transaction of their own beside the
+    caller's: a count stands whatever becomes of the request (a refused sign-in is
+    counted all the same)."""
+    with direct_connection(session.get_bind().engine) as db, write_transaction(db):
+        return [hit(db, key, limit, now=now) for key, limit in counted]
 
 
 def prune(db: Session | DirectConnection, *, now: dt.datetime | None = None) -> None:

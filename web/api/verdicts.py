@@ -50,7 +50,7 @@ def post_scan() -> Response:
     # (no ORM session).
     with direct_connection(engine()) as db:
         judged = scans.judge_scan(db, scan_request, actor=g.actor, settings=settings())
-        with db.transaction(write=True):
+        with write_transaction(db):
             answer = scans.store_scan(db, judged, actor=g.actor, settings=settings())
     return created(answer)
 
