@@ -85,6 +85,14 @@ class Settings:
     device_token_days: float = 30.0
     consumer_violations: bool = False
     trusted_proxies: int = 0
+    # Webhooks (tracker.services.deliveries): the delays before each retry of a failed
+    # delivery, in seconds (the default spans more than a day); how long a POST may take;
+    # how many days of nothing but failures disable an endpoint; whether ``tracker
+    # serve`` runs the delivery worker beside each server process.
+    webhook_retry_delays: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+    webhook_timeout_s: float = 10.0
+    webhook_disable_after_days: float = 5.0
+    webhook_worker: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -122,6 +130,22 @@ def byte_size(value: str) -> int:
     return int(float(match.group(1)) * _BYTE_UNITS[unit])
 
 
+def delays(value: str) -> tuple[float, ...]:
+    """Seconds, comma-separated: ``5,30,300,1800``.
+
+    >>> delays("5, 30,0.5")
+    (5.0, 30.0, 0.5)
+    """
+    try:
+        seconds = tuple(float(part) for part in value.split(","))
+    except ValueError:
+        seconds = ()
+    if not seconds or any(not 0 <= s < float("inf") for s in seconds):
+        raise ValueError(f"{value!r} is not a list of delays in seconds (write e.g. "
+                         "5,30,300,1800)")
+    return seconds
+
+
 def _flag(variable: str) -> Callable[[str], bool]:
     return lambda value: flag(variable, value)
 
@@ -152,4 +176,8 @@ _VARIABLES: list[tuple[str, str, Callable[[str], object]]] = [
     ("TRACKER_CONSUMER_VIOLATIONS", "consumer_violations",
      _flag("TRACKER_CONSUMER_VIOLATIONS")),
     ("TRACKER_TRUSTED_PROXIES", "trusted_proxies", _at_least_zero),
+    ("TRACKER_WEBHOOK_RETRY_DELAYS", "webhook_retry_delays", delays),
+    ("TRACKER_WEBHOOK_TIMEOUT_S", "webhook_timeout_s", float),
+    ("TRACKER_WEBHOOK_DISABLE_AFTER_DAYS", "webhook_disable_after_days", float),
+    ("TRACKER_WEBHOOK_WORKER", "webhook_worker", _flag("TRACKER_WEBHOOK_WORKER")),
 ]

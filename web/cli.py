@@ -85,6 +85,93 @@ def db_current(ctx: Context) -> None:
     click.echo(migrate.current(ctx.engine) or "empty")
 
 
+@contextlib.contextmanager
+def _snapshot(ctx: Context) -> Iterator[Session]:
+    """One read transaction that sees one state of the database while a server writes
+    (PostgreSQL: REPEATABLE READ; a SQLite read transaction does so already)."""
+    postgresql = ctx.engine.dialect.name == "postgresql"
+    with make_session_factory(ctx.engine)() as session:
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"}
+                           if postgresql else {})
+        yield session
+        session.rollback()
+
+
+@db.command("check")
+@pass_context
+def db_check(ctx: Context) -> None:
+    """Verify the database's invariants (custody = replay of its moves, batch quantities,
+    violation evidence, receipt rollups, violation territories, the audit chain); exit
+    status 1 naming what is wrong."""
+    from tracker.services import integrity
+
+    with _snapshot(ctx) as session:
+        checks = integrity.check_database(session)
+    for check in checks:
+        if check.passed:
+            click.echo(f"ok    {check.name}: {check.checked}")
+            continue
+        click.echo(f"FAIL  {check.name}:")
+        for problem in check.problems:
+            click.echo(f"  - {problem}")
+        if check.more:
+            click.echo(f"  - and {check.more:,} more")
+    failed = [check.name for check in checks if not check.passed]
+    if failed:
+        click.echo(f"{len(failed)} of {len(checks)} checks failed: {', '.join(failed)}",
+                   err=True)
+        sys.exit(1)
+    click.echo(f"all {len(checks)} checks passed")
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit.command("verify")
+@pass_context
+def audit_verify(ctx: Context) -> None:
+    """Walk the audit log's hash chain; exit status 1 naming the first entry altered or
+    removed."""
+    from tracker.services import audit as audit_log
+
+    with _snapshot(ctx) as session:
+        report = audit_log.verify(session)
+    if report.problem is not None:
+        click.echo(report.problem, err=True)
+        sys.exit(1)
+    click.echo(f"audit chain intact: {report.entries:,} entries verified (last hash "
+               f"{report.head_hash})")
+
+
+@db.command("backup")
+@click.argument("file", type=click.Path())
+@pass_context
+def db_backup(ctx: Context, file: str) -> None:
+    """Write the whole database to FILE while it is in use (SQLite's online backup,
+    PostgreSQL's pg_dump -Fc); FILE is replaced once the backup is complete."""
+    from dataclasses import asdict
+
+    from tracker.services.backup import backup_database
+
+    emit(asdict(backup_database(ctx.engine, file)))
+
+
+@db.command("restore")
+@click.argument("file", type=click.Path())
+@pass_context
+def db_restore(ctx: Context, file: str) -> None:
+    """Replace the database's content with the backup in FILE, all or nothing; a backup
+    of an older schema is upgraded afterwards. Refused when the database holds a schema
+    at another revision than the backup's (restore into an empty database then)."""
+    from dataclasses import asdict
+
+    from tracker.services.backup import restore_database
+
+    emit(asdict(restore_database(ctx.engine, file)))
+
+
 @main.group()
 def users() -> None:
     """Users and their bearer tokens."""
@@ -354,6 +441,34 @@ def demo(ctx: Context) -> None:
         summary = demo_service.load_demo(session, settings=ctx.settings,
                                          log=lambda msg: click.echo(msg, err=True))
     emit(summary)
+
+
+@main.group()
+def webhooks() -> None:
+    """Webhook deliveries (tracker serve also sends them, beside each server process)."""
+
+
+@webhooks.command("deliver")
+@click.option("--once", is_flag=True, help="Send what is due now, then stop.")
+@pass_context
+def webhooks_deliver(ctx: Context, once: bool) -> None:
+    """Send due webhook deliveries until stopped (Ctrl-C), alone or beside servers."""
+    import signal
+    import threading
+
+    from tracker.services.deliveries import Policy, Worker
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    worker = Worker(ctx.engine, Policy.of(ctx.settings))
+    try:
+        made = worker.run(stop, once=once)
+    except KeyboardInterrupt:
+        made = None
+    finally:
+        worker.close()
+    if once:
+        emit({"attempts": made})
 
 
 @main.command()

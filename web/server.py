@@ -19,14 +19,16 @@ class TrackerServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         from tracker.db import checkpoint_in_background
-        from tracker.services import workers
+        from tracker.services import deliveries, workers
         from web import create_app
-        from web.db import engine
+        from web.db import engine, settings
 
         app = create_app()
         workers.start()  # the processes that share out big EPCIS captures
         with app.app_context():
             checkpoint_in_background(engine())
+            if settings().webhook_worker:  # one beside each server process; they share out
+                deliveries.start_in_background(engine(), settings())
         return app
 
 

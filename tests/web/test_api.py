@@ -85,7 +85,7 @@ def test_wrong_role_is_403(seeded, make_token, role, method, path, body):
 def test_openapi_description_lists_the_paths(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
-    assert {"/territories", "/batches", "/batches/{id}/codes",
+    assert {"/territories", "/batches", "/batches/{batch_id}/codes",
             "/serials/{serial}/qr.png"} <= set(spec["paths"])
 
 

@@ -29,12 +29,13 @@ from tracker.db.schema import (
     utcnow,
 )
 from tracker.db.statements import DirectConnection, Prepared, direct_connection
-from tracker.db.transactions import WRITE, _sqlite_write_lock, write_transaction
+from tracker.db.transactions import WRITE, sqlite_write_lock, write_transaction
 
 __all__ = [
     "IN_CHUNK", "NAMING_CONVENTION", "WRITE", "Base", "DirectConnection", "Prepared",
-    "UTCDateTime", "_sqlite_write_lock", "as_date", "checkpoint_in_background", "chunks",
+    "UTCDateTime", "as_date", "checkpoint_in_background", "chunks",
     "created_at", "dialect_insert", "direct_connection", "enum_type", "insert_plain_rows",
-    "intpk", "make_engine", "make_session_factory", "paged", "str64", "str200", "table",
+    "intpk", "make_engine", "make_session_factory", "paged", "sqlite_write_lock", "str64", "str200",
+    "table",
     "utc_day", "utcnow", "write_transaction",
 ]

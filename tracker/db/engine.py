@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
-from tracker.db.transactions import _lock_file, _sqlite_write_lock
+from tracker.db.transactions import _lock_file, sqlite_write_lock
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -94,7 +94,7 @@ def checkpoint_in_background(engine: Engine, every_seconds: float = 0.25) -> boo
                 if frames > WAL_RESTART_FRAMES:
                     # Catch up with what came in meanwhile, then the last bit under the lock.
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    with _sqlite_write_lock(database):
+                    with sqlite_write_lock(database):
                         connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             except sqlite3.Error:
                 continue  # busy or gone for a moment: the next round tries again

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 
-from tracker.db.transactions import _sqlite_write_lock
+from tracker.db.transactions import sqlite_write_lock
 
 # --- statements run straight on the driver -----------------------------------------
 #
@@ -166,7 +166,7 @@ class DirectConnection:
             with self.driver.transaction():  # BEGIN ... COMMIT, or ROLLBACK on an error
                 yield self
             return
-        with _sqlite_write_lock(self.database) if write else contextlib.nullcontext():
+        with sqlite_write_lock(self.database) if write else contextlib.nullcontext():
             self.driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield self

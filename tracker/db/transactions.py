@@ -36,7 +36,7 @@ def _lock_file(database: str) -> int | None:
 
 
 @contextlib.contextmanager
-def _sqlite_write_lock(database: str) -> Iterator[None]:
+def sqlite_write_lock(database: str) -> Iterator[None]:
     with _sqlite_writer:
         descriptor = _lock_file(database)
         if descriptor is None:
@@ -66,6 +66,6 @@ def write_transaction(target: T) -> Iterator[T]:
         with session.begin():
             yield target
         return
-    with _sqlite_write_lock(bind.engine.url.database or ""), session.begin():
+    with sqlite_write_lock(bind.engine.url.database or ""), session.begin():
         session.connection(execution_options=WRITE)
         yield target

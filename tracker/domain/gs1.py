@@ -43,6 +43,8 @@ __all__ = [
     "DigitalLink",
     "build_digital_link",
     "gs1_check_digit",
+    "is_company_prefix",
+    "key_from_epc_fields",
     "make_sscc",
     "normalise_gtin",
     "normalise_sscc",
@@ -54,6 +56,7 @@ __all__ = [
     "sscc_urn",
     "uri_escape",
     "uri_unescape",
+    "with_check_digit",
 ]
 
 SGTIN_URN_PREFIX = "urn:epc:id:sgtin:"
@@ -106,6 +109,34 @@ def gs1_check_digit(digits: str) -> str:
     return str(-total % 10)
 
 
+def with_check_digit(body: str) -> str:
+    """``body`` followed by its GS1 check digit.
+
+    >>> with_check_digit("952012345678")
+    '9520123456788'
+    """
+    return body + gs1_check_digit(body)
+
+
+def is_company_prefix(text: str) -> bool:
+    """Whether ``text`` can be a GS1 company prefix: 6 to 12 digits 0-9."""
+    return len(text) in COMPANY_PREFIX_LENGTHS and _DIGITS.fullmatch(text) is not None
+
+
+def key_from_epc_fields(company_prefix: str, reference: str) -> str:
+    """The GS1 key an EPC URN's company prefix and (item or serial) reference stand for.
+
+    The reference's first digit (the GTIN's indicator, the SSCC's extension digit) leads;
+    the check digit, which EPC URNs leave out, is recomputed. The caller checks the digits.
+
+    >>> key_from_epc_fields("0614141", "812345")
+    '80614141123458'
+    >>> key_from_epc_fields("0614141", "1234567890")
+    '106141412345678908'
+    """
+    return with_check_digit(reference[0] + company_prefix + reference[1:])
+
+
 def _check_numeric_key(kind: str, text: str, lengths: tuple[int, ...], code: str) -> str:
     value = text.strip()
     bad = next((c for c in value if c not in string.digits), None)
@@ -150,7 +181,7 @@ def normalise_sscc(text: str) -> str:
 
 
 def _check_company_prefix(company_prefix: str, code: str) -> None:
-    if not _DIGITS.fullmatch(company_prefix) or len(company_prefix) not in COMPANY_PREFIX_LENGTHS:
+    if not is_company_prefix(company_prefix):
         raise InvalidInput(
             f"GS1 company prefix {quoted(company_prefix)} must be 6 to 12 digits", code=code
         )
@@ -176,8 +207,7 @@ def make_sscc(company_prefix: str, serial_reference: int, extension_digit: int =
             f"after a {len(company_prefix)}-digit company prefix",
             code="invalid_sscc",
         )
-    body = f"{extension_digit}{company_prefix}{serial_reference:0{width}d}"
-    return body + gs1_check_digit(body)
+    return with_check_digit(f"{extension_digit}{company_prefix}{serial_reference:0{width}d}")
 
 
 # --- percent-encoding ------------------------------------------------------------------
@@ -634,8 +664,7 @@ def parse_sgtin_urn(urn: str) -> tuple[str, str]:
     serial = _PERCENT_TRIPLET.sub(lambda m: chr(int(m.group(1), 16)), raw_serial)
     if not _CSET82.fullmatch(serial) or len(serial) > 20:
         raise fail(f"the serial {serial!r} must be 1 to 20 characters of GS1 character set 82")
-    body = item_reference[0] + company_prefix + item_reference[1:]
-    return body + gs1_check_digit(body), serial
+    return key_from_epc_fields(company_prefix, item_reference), serial
 
 
 def sscc_urn(sscc: str, company_prefix_length: int) -> str:
@@ -664,5 +693,4 @@ def parse_sscc_urn(urn: str) -> str:
     fields, fail = _split_urn(urn, SSCC_URN_PREFIX, "SSCC", 2)
     _check_urn_digits(fields, 17, fail)
     company_prefix, serial_reference = fields
-    body = serial_reference[0] + company_prefix + serial_reference[1:]
-    return body + gs1_check_digit(body)
+    return key_from_epc_fields(company_prefix, serial_reference)

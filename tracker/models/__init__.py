@@ -1,5 +1,6 @@
 """Typed ORM entities, one module per aggregate. Importing this registers every table."""
 
+from tracker.models.audit import AuditEntry, AuditHead
 from tracker.models.batch import Batch, BatchStatus, Serial
 from tracker.models.custody import (
     Container,
@@ -21,6 +22,7 @@ from tracker.models.rate_limit import RateLimitWindow
 from tracker.models.scan import (
     CLOSED_STATUSES,
     CONFIRMED_STATUSES,
+    OPEN_VIOLATION,
     Scan,
     ScanSource,
     Verdict,
@@ -33,9 +35,20 @@ from tracker.models.scan import (
 )
 from tracker.models.territory import Territory
 from tracker.models.user import ApiToken, Role, User, WebSession
+from tracker.models.webhook import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookNotification,
+    WebhookSubscription,
+)
 
 __all__ = [
+    "AuditEntry",
+    "AuditHead",
     "CLOSED_STATUSES",
+    "OPEN_VIOLATION",
     "CONFIRMED_STATUSES",
     "CaptureJob",
     "CaptureStatus",
@@ -73,5 +86,11 @@ __all__ = [
     "Territory",
     "User",
     "WebSession",
+    "DeliveryStatus",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookNotification",
+    "WebhookSubscription",
     "party_territories",
 ]

@@ -35,6 +35,10 @@ class ScanSource(enum.StrEnum):
 
 
 CLOSED_STATUSES = (ViolationStatus.DISMISSED, ViolationStatus.RESOLVED)
+# An open violation, as SQL text: the predicate of the partial unique index, which an
+# upsert must name the same way (a literal, not a bound parameter).
+OPEN_VIOLATION = "status NOT IN ({})".format(
+    ", ".join(f"'{status.value}'" for status in CLOSED_STATUSES))
 # Found true by compliance: confirmed, or resolved (which only follows confirmed).
 CONFIRMED_STATUSES = (ViolationStatus.CONFIRMED, ViolationStatus.RESOLVED)
 
@@ -96,8 +100,7 @@ class Violation(Base):
     __table_args__ = (
         # One open violation per serial and type.
         Index("uq_violations_open_key_type", "key", "type", unique=True,
-              sqlite_where=text("status NOT IN ('dismissed', 'resolved')"),
-              postgresql_where=text("status NOT IN ('dismissed', 'resolved')")),
+              sqlite_where=text(OPEN_VIOLATION), postgresql_where=text(OPEN_VIOLATION)),
         # The compliance queue's default order (newest first) and its keyset pages walk
         # this instead of sorting every matching row. opened_at never changes, so the
         # evidence of later scans does not touch it. With the type beside them, the
@@ -180,3 +183,4 @@ class ViolationTerritory(Base):
     territory: Mapped[str] = mapped_column(String(64), primary_key=True)
     violation_id: Mapped[int] = mapped_column(
         ForeignKey("violations.id", ondelete="CASCADE"), primary_key=True)
+

@@ -20,6 +20,7 @@ from tracker.errors import (
     PermissionDenied,
 )
 from tracker.models import ApiToken, Party, Role, User
+from tracker.services import audit
 from tracker.services.inputs import parse_enum
 
 TOKEN_PREFIX = "trk_"
@@ -115,7 +116,11 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    return user, issue_token(session, user)
+    token = issue_token(session, user)
+    audit.record(session, actor=actor, action="user.create", subject_type="user",
+                 subject_id=user.id, detail={"name": user.name, "role": user.role,
+                                             "party": user.party_id})
+    return user, token
 
 
 def issue_token(session: Session, user: User, *, lifetime: dt.timedelta | None = None) -> str:
@@ -200,7 +205,10 @@ def create_token(session: Session, *, actor: Actor, user_name: str | None = None
     user = _token_owner(session, actor, user_name, action="create tokens")
     if not user.active:
         raise Conflict(f"user {user.name!r} is deactivated", code="inactive_user")
-    return _new_token(session, user)
+    row, token = _new_token(session, user)
+    audit.record(session, actor=actor, action="token.create", subject_type="token",
+                 subject_id=row.id, detail={"user": user.name, "prefix": row.prefix})
+    return row, token
 
 
 def revoke_token(session: Session, token_id: int, *, actor: Actor,
@@ -217,4 +225,6 @@ def revoke_token(session: Session, token_id: int, *, actor: Actor,
                        f"{row.revoked_at:%Y-%m-%d %H:%M} UTC", code="already_revoked")
     row.revoked_at = now or utcnow()
     session.flush()
+    audit.record(session, actor=actor, action="token.revoke", subject_type="token",
+                 subject_id=row.id, now=row.revoked_at, detail={"prefix": row.prefix})
     return row

@@ -25,7 +25,7 @@ from tracker.models import (
     ViolationAudit,
     ViolationComment,
 )
-from tracker.services import custody, maps, violations
+from tracker.services import audit, custody, maps, violations
 from tracker.services.auth import Actor
 from tracker.services.evidence import Evidence, evidence_of
 from tracker.services.territory_cache import territory_index
@@ -121,6 +121,8 @@ def add_comment(session: Session, violation_id: int, *, body: str, actor: Actor,
                                author=actor.name, body=text)
     session.add(comment)
     session.flush()
+    audit.record(session, actor=actor, action="violation.comment", subject_type="violation",
+                 subject_id=violation.id, now=comment.at, detail={"comment": comment.id})
     return comment
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from tracker.db import chunks, dialect_insert, paged, table, utc_day, utcnow
+from tracker.db import DirectConnection, chunks, dialect_insert, paged, table, utc_day, utcnow
 from tracker.domain.codes import container_key, item_key, parse_code
 from tracker.domain.gs1 import make_sscc
 from tracker.errors import Conflict, InvalidInput, MalformedCode, NotFound, PermissionDenied
@@ -36,7 +36,7 @@ from tracker.models import (
     ShipmentLine,
     ShipmentStatus,
 )
-from tracker.services import events
+from tracker.services import audit, events, notify
 from tracker.services.auth import Actor
 from tracker.services.inputs import parse_enum
 
@@ -241,6 +241,14 @@ def add_moves(session: Session, keys: Iterable[str], **fields: Any) -> None:
         connection.execute(_INSERT_MOVES, list(part))
 
 
+def take_turn(session: Session) -> None:
+    """Changes of custody take turns: what one reads (who holds an item, what a shipment
+    still awaits, which events were captured) is not changed by another before it writes.
+    PostgreSQL: a lock held until the transaction ends; SQLite's writers take turns
+    already."""
+    DirectConnection.of(session).serialize("custody")
+
+
 def get_party_or_fail(session: Session, party_id: object, field: str) -> Party:
     if not isinstance(party_id, str) or not party_id:
         raise InvalidInput(f"field '{field}' must name a party", code="invalid_field")
@@ -304,6 +312,7 @@ def record_shipment(
     sender = get_party_or_fail(session, from_party, "from")
     receiver = get_party_or_fail(session, to_party, "to")
     actor.require_party(sender.id, action="ship goods")
+    take_turn(session)
     if sender.id == receiver.id:
         raise InvalidInput("a shipment needs two different parties", code="same_party")
     if not codes:
@@ -313,8 +322,13 @@ def record_shipment(
         raise InvalidInput(f"{len(unknown)} code(s) were never issued here: {listed(unknown)}",
                            code="unknown_code", details={"codes": unknown})
     movement = check_shippable(session, sender.id, resolved)
-    return ship(session, sender=sender.id, receiver=receiver.id, movement=movement,
-                actor=actor, now=now, origin="api")
+    shipment = ship(session, sender=sender.id, receiver=receiver.id, movement=movement,
+                    actor=actor, now=now, origin="api")
+    audit.record(session, actor=actor, action="custody.ship", subject_type="shipment",
+                 subject_id=shipment.id, now=shipment.shipped_at, detail={
+                     "from": sender.id, "to": receiver.id, "lines": len(movement.lines),
+                     "keys": len(movement.keys), "digest": audit.digest(movement.keys)})
+    return shipment
 
 
 def ship(session: Session, *, sender: str, receiver: str, movement: Movement, actor: Actor,
@@ -395,6 +409,7 @@ def receive_shipment(
 ) -> Shipment:
     """The addressee confirms receipt of all codes, or of those listed (the rest are
     recorded as missing). Receiving again what was received changes nothing."""
+    take_turn(session)
     shipment = session.get(Shipment, shipment_id)
     if shipment is None:
         raise NotFound(f"shipment {shipment_id} does not exist", code="unknown_shipment")
@@ -427,6 +442,16 @@ def receive_shipment(
                        else ShipmentStatus.PARTIALLY_RECEIVED if LineStatus.RECEIVED in statuses
                        else shipment.status)
     session.flush()
+    if chosen or codes is not None:
+        audit.record(session, actor=actor, action="custody.receive", subject_type="shipment",
+                     subject_id=shipment.id, now=now, detail={
+                         "received": len(chosen), "status": shipment.status,
+                         "missing": sum(line.status is LineStatus.MISSING
+                                        for line in lines.values()),
+                         "digest": audit.digest(line.key for line in chosen)})
+    if chosen:
+        notify.emit(session, "shipment.received",
+                    lambda: notify.shipment(shipment, received=len(chosen)), now=now)
     return shipment
 
 
@@ -490,27 +515,34 @@ def count_receipts(session: Session, party: str, keys: Sequence[str], at: dt.dat
         connection.execute(insert(table(RepeatReceipt)), repeats)
 
 
+def recounted_receipts(dialect: str) -> tuple[Select[Any], Select[Any]]:
+    """The reports' rollups counted afresh from the receive moves, as queries: the
+    (party, day, receipts) of :class:`ReceiptDay` and the (party, key, at, previous_at)
+    of :class:`RepeatReceipt`. ``tracker db check`` compares them with the stored ones."""
+    moves = table(CustodyMove)
+    of_items = (moves.c.kind == "receive", moves.c.key.like(_ITEM_PREFIX + "%"),
+                moves.c.to_party.is_not(None))
+    day = utc_day(dialect, moves.c.at)
+    days = (select(moves.c.to_party, day, func.count()).where(*of_items)
+            .group_by(moves.c.to_party, day))
+    ordered = select(moves.c.to_party, moves.c.key, moves.c.at, func.lag(moves.c.at).over(
+        partition_by=(moves.c.to_party, moves.c.key),
+        order_by=(moves.c.at, moves.c.id)).label("previous_at")).where(*of_items).subquery()
+    repeats = (select(ordered.c.to_party, ordered.c.key, ordered.c.at, ordered.c.previous_at)
+               .where(ordered.c.previous_at.is_not(None)))
+    return days, repeats
+
+
 def recount_receipts(session: Session) -> None:
     """Count every recorded receipt into the reports' rollups afresh, as
     :func:`count_receipts` would have counted them one by one: for data loaded around
     the services (the benches), and to repair them."""
-    moves = table(CustodyMove)
-    of_items = (moves.c.kind == "receive", moves.c.key.like(_ITEM_PREFIX + "%"),
-                moves.c.to_party.is_not(None))
-    day = utc_day(session.get_bind().dialect.name, moves.c.at)
+    days, repeats = recounted_receipts(session.get_bind().dialect.name)
     session.execute(delete(ReceiptDay))
     session.execute(delete(RepeatReceipt))
-    session.execute(insert(ReceiptDay).from_select(
-        ["party_id", "day", "receipts"],
-        select(moves.c.to_party, day, func.count()).where(*of_items)
-        .group_by(moves.c.to_party, day)))
-    ordered = select(moves.c.to_party, moves.c.key, moves.c.at, func.lag(moves.c.at).over(
-        partition_by=(moves.c.to_party, moves.c.key),
-        order_by=(moves.c.at, moves.c.id)).label("previous_at")).where(*of_items).subquery()
+    session.execute(insert(ReceiptDay).from_select(["party_id", "day", "receipts"], days))
     session.execute(insert(RepeatReceipt).from_select(
-        ["party_id", "key", "at", "previous_at"],
-        select(ordered.c.to_party, ordered.c.key, ordered.c.at, ordered.c.previous_at)
-        .where(ordered.c.previous_at.is_not(None))))
+        ["party_id", "key", "at", "previous_at"], repeats))
 
 
 def _follows(session: Session, party: str, key: str, later: dt.datetime,
@@ -584,6 +616,20 @@ def resolve_container(session: Session, code: str) -> Resolved:
     return resolved[0]
 
 
+def get_container(session: Session, code: str, *, actor: Actor) -> Resolved:
+    """A case or pallet, for those who may see it: compliance every one, a distributor
+    its own (as :func:`list_containers` lists them)."""
+    actor.require(Role.COMPLIANCE, Role.DISTRIBUTOR, action="read cases and pallets")
+    container = resolve_container(session, code)
+    if actor.role is Role.DISTRIBUTOR:
+        owner = session.scalar(select(Container.party_id).where(
+            Container.sscc == container.key[3:]))
+        if owner != actor.party_id:
+            raise PermissionDenied(f"case or pallet {code!r} is not one of party "
+                                   f"'{actor.party_id}'")
+    return container
+
+
 MAX_CONTAINERS_LISTED = 2_000
 
 
@@ -613,6 +659,7 @@ def pack(
 ) -> int:
     """Pack held items (or cases) into a held case or pallet: an AggregationEvent ADD."""
     packer = _acting_party(session, party, actor, action="pack goods")
+    take_turn(session)
     parent = resolve_container(session, container)
     if not codes:
         raise InvalidInput("field 'codes' must list at least one code", code="missing_field")
@@ -623,18 +670,13 @@ def pack(
     if any(c.key == parent.key for c in children):
         raise InvalidInput("a container cannot be packed into itself", code="invalid_packing")
     held = holdings(session, [parent, *children])
-    problems = []
-    for r in [parent, *children]:
-        h = held[r.key]
-        if h.custodian != packer.id or h.disposition == IN_TRANSIT:
-            problems.append(f"{r.code} (held by {h.custodian or 'nobody'}"
-                            f"{', in transit' if h.disposition == IN_TRANSIT else ''})")
-        elif r is not parent and h.container is not None and h.container != parent.key:
-            problems.append(f"{r.code} (already packed in {h.container})")
+    problems = [f"{r.code} ({problem[1]})" for r in [parent, *children]
+                if (problem := packing_problem(held[r.key], packer.id,
+                                               None if r is parent else parent.key))]
     if problems:
         raise Conflict(f"'{packer.id}' cannot pack {len(problems)} of the codes: "
                        f"{listed(problems)}", code="not_held", details={"codes": problems})
-    ancestors = _ancestors(session, parent.key)
+    ancestors = ancestors_of(session, parent.key)
     if any(c.key in ancestors for c in children):
         raise InvalidInput("packing would put a container inside itself", code="invalid_packing")
     now = now or utcnow()
@@ -644,18 +686,71 @@ def pack(
         "childEPCs": [events.epc_uri(c.key) for c in children], "action": "ADD",
         "bizStep": "packing", "disposition": IN_PROGRESS,
     })
-    rows = [{"key": r.key, "serial": r.serial, "custodian": packer.id, "owner": packer.id,
+    put_in(session, packer=packer.id, parent=parent, children=children, held=held,
+           event_pk=event_pk, now=now)
+    audit.record(session, actor=actor, action="custody.pack", subject_type="container",
+                 subject_id=parent.key, now=now, detail={
+                     "party": packer.id, "items": len(children),
+                     "digest": audit.digest(c.key for c in children)})
+    return len(children)
+
+
+def packing_problem(held: Holding, packer: str | None, into: str | None
+                    ) -> tuple[str, str] | None:
+    """Why ``packer`` cannot pack what ``held`` describes into the container ``into``
+    (None: the container itself, which only has to be held): ``(kind, reason)`` with
+    kind ``not_held`` or ``already_packed``; None when nothing stands in the way."""
+    if held.custodian != packer or held.disposition == IN_TRANSIT:
+        return "not_held", (f"held by {held.custodian or 'nobody'}"
+                            f"{', in transit' if held.disposition == IN_TRANSIT else ''}")
+    if into is not None and held.container is not None and held.container != into:
+        return "already_packed", f"already packed in {held.container}"
+    return None
+
+
+def put_in(session: Session, *, packer: str | None, parent: Resolved,
+           children: Sequence[Resolved], held: dict[str, Holding], event_pk: int,
+           now: dt.datetime) -> None:
+    """Record checked ``children`` packed into ``parent`` by ``packer`` (states and pack
+    moves): the one packing step of ``POST /containers/{sscc}/pack`` and EPCIS capture."""
+    rows = [{"key": r.key, "serial": r.serial, "custodian": packer, "owner": packer,
              "disposition": held[r.key].disposition, "shipment_id": None,
              "container": parent.key if r is not parent else held[r.key].container,
              "last_event_pk": event_pk, "updated_at": now} for r in [parent, *children]]
     upsert_states(session, rows, update_columns=("container", "last_event_pk", "updated_at"))
-    add_moves(session, [c.key for c in children], kind="pack", from_party=packer.id,
-              to_party=packer.id, shipment_id=None, event_pk=event_pk, at=now,
+    add_moves(session, [c.key for c in children], kind="pack", from_party=packer,
+              to_party=packer, shipment_id=None, event_pk=event_pk, at=now,
               detail=parent.key)
-    return len(children)
 
 
-def _ancestors(session: Session, key: str) -> set[str]:
+def take_out(session: Session, *, packer: str | None, parent_key: str, keys: Sequence[str],
+             event_pk: int, now: dt.datetime) -> None:
+    """Record ``keys`` (packed in ``parent_key``) taken out of it by ``packer``: the one
+    unpacking step of ``POST /containers/{sscc}/unpack`` and EPCIS capture."""
+    for part in chunks(keys):
+        session.execute(update(CustodyState).where(
+            CustodyState.key.in_(part), CustodyState.container == parent_key).values(
+            container=None, last_event_pk=event_pk, updated_at=now))
+    add_moves(session, keys, kind="unpack", from_party=packer, to_party=packer,
+              shipment_id=None, event_pk=event_pk, at=now, detail=parent_key)
+
+
+def declare_container(session: Session, *, sscc: str, kind: str, party: str | None
+                      ) -> Resolved:
+    """A case or pallet this system did not issue, made known by EPCIS (a packing line's
+    own system): registered as held by ``party``, or claimed by it when it was
+    registered before with no holder."""
+    container = session.get(Container, sscc)
+    if container is None:
+        session.add(Container(sscc=sscc, kind=kind, party_id=party))
+        session.flush()
+    elif container.party_id is None and party is not None:
+        container.party_id = party
+    return Resolved(sscc, container_key(sscc), True, first_holder=party)
+
+
+def ancestors_of(session: Session, key: str) -> set[str]:
+    """``key`` and every container it is packed in, at any depth."""
     found: set[str] = set()
     current: str | None = key
     while current is not None and current not in found:
@@ -675,6 +770,7 @@ def unpack(
 ) -> int:
     """Take items (all when codes is None) out of a case or pallet: AggregationEvent DELETE."""
     packer = _acting_party(session, party, actor, action="unpack goods")
+    take_turn(session)
     parent = resolve_container(session, container)
     held = holdings(session, [parent])[parent.key]
     if held.custodian != packer.id or held.disposition == IN_TRANSIT:
@@ -699,11 +795,11 @@ def unpack(
         "childEPCs": [events.epc_uri(k) for k in keys], "action": "DELETE",
         "bizStep": "unpacking",
     })
-    for part in chunks(keys):
-        session.execute(update(CustodyState).where(CustodyState.key.in_(part)).values(
-            container=None, last_event_pk=event_pk, updated_at=now))
-    add_moves(session, keys, kind="unpack", from_party=packer.id, to_party=packer.id,
-              shipment_id=None, event_pk=event_pk, at=now, detail=parent.key)
+    take_out(session, packer=packer.id, parent_key=parent.key, keys=keys, event_pk=event_pk,
+             now=now)
+    audit.record(session, actor=actor, action="custody.unpack", subject_type="container",
+                 subject_id=parent.key, now=now, detail={
+                     "party": packer.id, "items": len(keys), "digest": audit.digest(keys)})
     return len(keys)
 
 

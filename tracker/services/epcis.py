@@ -4,11 +4,17 @@ Every captured event is stored as it came (CBV values normalised); events that m
 custody of codes the tracker knows are applied exactly as /shipments and packing are.
 An event that contradicts recorded custody is stored, not applied, and raises a custody
 exception for compliance; nothing is silently applied or dropped.
+
+Cases and pallets may come from EPCIS alone (a packing line's own system): packing known
+goods into an SSCC this system did not issue, or commissioning one, registers it as a
+container like those of ``POST /containers``. A document's custody moves are applied in
+event-time order, so cases packed, then put on a pallet, then shipped, work in one document.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,11 +33,12 @@ from tracker.domain.epcis import (
     validate_and_normalise,
     validate_event,
 )
-from tracker.errors import Conflict, InvalidInput, NotFound, TooLarge
+from tracker.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TooLarge
 from tracker.models import (
     CaptureJob,
     CaptureStatus,
     CustodyException,
+    CustodyMove,
     CustodyState,
     Event,
     EventEPC,
@@ -42,7 +49,7 @@ from tracker.models import (
     ShipmentLine,
     ShipmentStatus,
 )
-from tracker.services import custody, events, workers
+from tracker.services import audit, custody, events, notify, workers
 from tracker.services.auth import Actor
 
 MAX_CAPTURE_EVENTS = 100_000
@@ -119,7 +126,10 @@ def _store(session: Session, count: int, slices: Iterable[list[Normalised]], *,
     refused: list[dict[str, Any]] = []  # events that cannot be stored
     duplicates_seen: list[dict[str, Any]] = []
     stored_count, offset = 0, 0
+    stored_hashes: list[str] = []
     known: set[str] = set()
+    moving: list[tuple[dt.datetime, int, int, NormalisedEvent]] = []  # events moving custody
+    custody.take_turn(session)  # a capture running meanwhile has stored its events
     # A savepoint, so nothing is half-written whatever the caller does with the error.
     savepoint = session.begin_nested()
     try:
@@ -146,9 +156,16 @@ def _store(session: Session, count: int, slices: Iterable[list[Normalised]], *,
                                 for i, n in duplicates]
             stored = events.store_events(session, [n for _, n in fresh], origin="capture",
                                          capture_job_id=job.id, record_time=now)
-            for (_, normalised), event_pk in zip(fresh, stored, strict=True):
-                apply_custody(session, event_pk, normalised, actor=actor)
+            moving += [(n.event_time, index, event_pk, n)
+                       for (index, n), event_pk in zip(fresh, stored, strict=True)
+                       if moves_custody(n)]
             stored_count += len(stored)
+            stored_hashes += [n.hash for _, n in fresh]
+        if not (refused and behaviour == "rollback"):
+            # In event-time order, whatever the document's order: cases packed, then the
+            # pallet they go on, then its shipping.
+            for _, _, event_pk, n in sorted(moving, key=lambda m: m[:2]):
+                apply_custody(session, event_pk, n, actor=actor)
     except BaseException:
         savepoint.rollback()
         raise
@@ -166,6 +183,11 @@ def _store(session: Session, count: int, slices: Iterable[list[Normalised]], *,
     job.status = CaptureStatus.SUCCESS
     job.finished_at = utcnow()
     session.flush()
+    if stored_count:
+        audit.record(session, actor=actor, action="epcis.capture", subject_type="capture_job",
+                     subject_id=job.id, now=now, detail={
+                         "events": stored_count, "duplicates": len(duplicates_seen),
+                         "refused": len(refused), "digest": audit.digest(stored_hashes)})
     return job
 
 
@@ -176,11 +198,14 @@ def capture_event(session: Session, event: object, *, actor: Actor,
     validate_event(event)
     assert isinstance(event, dict)
     normalised = normalise_event(event, context if context is not None else event.get("@context"))
+    custody.take_turn(session)
     if events.find_by_hash(session, normalised.hash) is not None:
         raise Conflict(f"this event was captured before (event hash {normalised.hash})",
                        code="duplicate_event")
     (event_pk,) = events.store_events(session, [normalised], origin="capture")
     apply_custody(session, event_pk, normalised, actor=actor)
+    audit.record(session, actor=actor, action="epcis.event", subject_type="event",
+                 subject_id=event_pk, detail={"hash": normalised.hash})
     return session.get_one(Event, event_pk)
 
 
@@ -226,14 +251,21 @@ def moves_custody(n: NormalisedEvent) -> bool:
     if n.event_type != "ObjectEvent":
         return False
     return (n.action == "DELETE" or n.biz_step in ("shipping", "receiving")
-            or n.disposition in WITHDRAWING)
+            or n.disposition in WITHDRAWING or _commissions_sscc(n))
+
+
+def _commissions_sscc(n: NormalisedEvent) -> bool:
+    return (n.action == "ADD" and n.biz_step == "commissioning"
+            and any(key.startswith("00/") for key, role in n.epcs if role == "epc"))
 
 
 def apply_custody(session: Session, event_pk: int, n: NormalisedEvent, *, actor: Actor) -> None:
     """Move custody as the event says, where that agrees with what is recorded."""
     if not moves_custody(n):
         return
-    if n.event_type == "ObjectEvent" and n.action in ("OBSERVE", "ADD", None):
+    if n.event_type == "ObjectEvent" and _commissions_sscc(n):
+        _apply_commissioning(session, n, actor)
+    elif n.event_type == "ObjectEvent" and n.action in ("OBSERVE", "ADD", None):
         items = custody.resolve_keys(session, [k for k, role in n.epcs if role == "epc"])
         if not items:
             return
@@ -320,6 +352,9 @@ def _apply_receiving(session: Session, event_pk: int, n: NormalisedEvent,
             ShipmentLine.status != LineStatus.RECEIVED).limit(1))
         shipment.status = (ShipmentStatus.RECEIVED if open_lines is None
                            else ShipmentStatus.PARTIALLY_RECEIVED)
+        if lines:
+            notify.emit(session, "shipment.received",
+                        notify.shipment(shipment, received=len(lines)), now=n.event_time)
 
 
 def _apply_disposition(session: Session, event_pk: int, n: NormalisedEvent,
@@ -338,43 +373,105 @@ def _apply_disposition(session: Session, event_pk: int, n: NormalisedEvent,
                       detail=disposition)
 
 
+def _apply_commissioning(session: Session, n: NormalisedEvent, actor: Actor) -> None:
+    """SSCCs this system did not issue, commissioned by a packing line: registered empty,
+    held by the party the event names (else the capturing distributor's; else nobody
+    until something is packed into them)."""
+    keys = [k for k, role in n.epcs if role == "epc" and k.startswith("00/")]
+    known = {r.key for r in custody.resolve_keys(session, keys)}
+    named = _party(n.destinations) or _party(n.sources)
+    if named is not None and not session.connection().execute(
+            _KNOWN_PARTIES, {"parties": [named]}).first():
+        named = None
+    for key in keys:
+        if key not in known:
+            custody.declare_container(session, sscc=key[3:], kind="case",
+                                      party=named or actor.party_id)
+
+
+def _children_custodian(children: Sequence[custody.Resolved],
+                        held: dict[str, custody.Holding]) -> str | None:
+    """Who holds most of the children that are not in transit (the first listed of
+    those tied): the holder of a case or pallet declared by packing them."""
+    counts = Counter(held[c.key].custodian for c in children
+                     if held[c.key].custodian is not None
+                     and held[c.key].disposition != custody.IN_TRANSIT)
+    return counts.most_common(1)[0][0] if counts else None
+
+
 def _apply_aggregation(session: Session, event_pk: int, n: NormalisedEvent) -> None:
-    parents = custody.resolve_keys(session, [k for k, role in n.epcs if role == "parent"])
-    if not parents or not parents[0].is_container:
+    parent_keys = [k for k, role in n.epcs if role == "parent"]
+    if not parent_keys or not parent_keys[0].startswith("00/"):
         return
-    parent = parents[0]
-    children = custody.resolve_keys(session, [k for k, role in n.epcs if role == "child"])
-    held = custody.holdings(session, [parent, *children])
-    packer = held[parent.key].custodian
+    parent_key = parent_keys[0]
+    listed_children = [k for k, role in n.epcs if role == "child"]
+    children = custody.resolve_keys(session, listed_children)
+    found = custody.resolve_keys(session, [parent_key])
+    held = custody.holdings(session, [*found, *children])
+    packer = held[parent_key].custodian if found else None
+    if packer is None and n.action == "ADD":
+        # A case or pallet nobody holds yet (an SSCC this system did not issue, or one
+        # commissioned without a holder) is the children's custodian's.
+        packer = _children_custodian(children, held)
+        if packer is None:
+            return
+        kind = "pallet" if any(c.is_container for c in children) else "case"
+        found = [custody.declare_container(session, sscc=parent_key[3:], kind=kind,
+                                           party=packer)]
+        held |= custody.holdings(session, found)
+    if not found:
+        return
+    parent = found[0]
     if n.action == "ADD":
-        ok = [c for c in children if held[c.key].custodian == packer
-              and held[c.key].disposition != custody.IN_TRANSIT]
-        for c in children:
-            if c not in ok:
-                _exception(session, event_pk, c.key, "not_held",
-                           f"{events.epc_uri(c.key)} was packed into {events.epc_uri(parent.key)}"
-                           f" but is held by {held[c.key].custodian}, not by the container's "
-                           f"holder {packer}")
-        rows = [{"key": r.key, "serial": r.serial, "custodian": packer, "owner": packer,
-                 "disposition": held[r.key].disposition, "shipment_id": None,
-                 "container": parent.key if r is not parent else held[r.key].container,
-                 "last_event_pk": event_pk, "updated_at": n.event_time} for r in [parent, *ok]]
-        custody.upsert_states(session, rows,
-                              update_columns=("container", "last_event_pk", "updated_at"))
-        custody.add_moves(session, [c.key for c in ok], kind="pack", from_party=packer,
-                          to_party=packer, shipment_id=None, event_pk=event_pk,
-                          at=n.event_time, detail=parent.key)
+        _pack(session, event_pk, n, parent, children, held, packer)
     else:
-        keys = [c.key for c in children] or list(session.scalars(
+        _unpack(session, event_pk, n, parent, children if listed_children else None, held,
+                packer)
+
+
+def _pack(session: Session, event_pk: int, n: NormalisedEvent, parent: custody.Resolved,
+          children: list[custody.Resolved], held: dict[str, custody.Holding],
+          packer: str | None) -> None:
+    ancestors = custody.ancestors_of(session, parent.key)
+    packed = []
+    for c in children:
+        problem = ("invalid_packing", "") if c.key in ancestors else custody.packing_problem(
+            held[c.key], packer, parent.key)
+        if problem is None:
+            packed.append(c)
+            continue
+        what = f"{events.epc_uri(c.key)} was packed into {events.epc_uri(parent.key)}"
+        container = held[c.key].container
+        _exception(session, event_pk, c.key, problem[0], {
+            "not_held": f"{what} but is held by {held[c.key].custodian}, not by the "
+                        f"container's holder {packer}",
+            "already_packed": f"{what} but is already packed in "
+                              f"{events.epc_uri(container) if container else None}; "
+                              "it stays there",
+            "invalid_packing": f"{what}, which is packed inside it",
+        }[problem[0]])
+    custody.put_in(session, packer=packer, parent=parent, children=packed, held=held,
+                   event_pk=event_pk, now=n.event_time)
+
+
+def _unpack(session: Session, event_pk: int, n: NormalisedEvent, parent: custody.Resolved,
+            children: list[custody.Resolved] | None, held: dict[str, custody.Holding],
+            packer: str | None) -> None:
+    """Children (None: all it holds, as EPCIS reads a DELETE without childEPCs) out of
+    the parent; a listed child that is not in it is a custody exception."""
+    if children is None:
+        keys = list(session.scalars(
             select(CustodyState.key).where(CustodyState.container == parent.key)))
-        for part in chunks(keys):
-            session.execute(table(CustodyState).update()
-                            .where(CustodyState.key.in_(part),
-                                   CustodyState.container == parent.key)
-                            .values(container=None, last_event_pk=event_pk))
-        custody.add_moves(session, keys, kind="unpack", from_party=packer, to_party=packer,
-                          shipment_id=None, event_pk=event_pk, at=n.event_time,
-                          detail=parent.key)
+    else:
+        keys = [c.key for c in children if held[c.key].container == parent.key]
+        for c in children:
+            if held[c.key].container != parent.key:
+                _exception(session, event_pk, c.key, "not_packed",
+                           f"{events.epc_uri(c.key)} was unpacked from "
+                           f"{events.epc_uri(parent.key)} but is not packed in it")
+    if keys:
+        custody.take_out(session, packer=packer, parent_key=parent.key, keys=keys,
+                         event_pk=event_pk, now=n.event_time)
 
 
 # --- jobs and queries ----------------------------------------------------------------
@@ -413,8 +510,7 @@ def _time(name: str, value: str) -> dt.datetime:
 def query_events(session: Session, params: dict[str, str], *, actor: Actor,
                  per_page: int = 30, after: int | None = None) -> tuple[list[Event], int | None]:
     """EPCIS query parameters to events, ordered by storage; returns (page, next cursor)."""
-    actor.require(Role.COMPLIANCE, action="query EPCIS events")
-    query: Select[Any] = select(Event)
+    query: Select[Any] = visible_events(select(Event), actor, action="query EPCIS events")
     for name, value in params.items():
         values = [v for v in value.split("|") if v]
         if name == "eventType":
@@ -462,10 +558,26 @@ def query_events(session: Session, params: dict[str, str], *, actor: Actor,
     return rows[:per_page], next_cursor
 
 
+def visible_events(query: Select[Any], actor: Actor, *, action: str) -> Select[Any]:
+    """The query limited to the events the actor may read: compliance and admin every
+    one; a distributor those that moved goods from or to its party; others none."""
+    if actor.role is not Role.DISTRIBUTOR:
+        actor.require(Role.COMPLIANCE, action=action)
+        return query
+    return query.where(Event.id.in_(select(CustodyMove.event_pk).where(
+        (CustodyMove.from_party == actor.party_id) | (CustodyMove.to_party == actor.party_id))))
+
+
 def get_event(session: Session, event_id: str, *, actor: Actor) -> Event:
-    actor.require(Role.COMPLIANCE, action="read EPCIS events")
-    event = session.scalar(select(Event).where(
-        (Event.event_id == event_id) | (Event.event_hash == event_id)).limit(1))
+    actor.require(Role.COMPLIANCE, Role.DISTRIBUTOR, action="read EPCIS events")
+    by_id = select(Event).where((Event.event_id == event_id) | (Event.event_hash == event_id))
+    event = session.scalar(by_id.limit(1))
     if event is None:
         raise NotFound(f"no event with eventID {event_id!r}", code="unknown_event")
+    if actor.role is Role.DISTRIBUTOR:
+        event = session.scalar(visible_events(by_id, actor, action="read EPCIS events")
+                               .limit(1))
+        if event is None:
+            raise PermissionDenied(f"event {event_id!r} moved no goods from or to party "
+                                   f"'{actor.party_id}'")
     return event

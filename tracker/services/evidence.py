@@ -20,6 +20,7 @@ from tracker.db import chunks, dialect_insert, table, utcnow
 from tracker.domain.photos import Photo, megabytes, read_photo
 from tracker.errors import InvalidInput, NotFound
 from tracker.models import Role, Scan, ScanEvidence, Violation, ViolationAudit
+from tracker.services import audit
 from tracker.services.auth import Actor
 
 MAX_NOTE = 2_000
@@ -120,6 +121,10 @@ def _audit(session: Session, scan: Scan, earlier: Evidence | None, evidence: Evi
     violation = session.get(Violation, scan.violation_id)
     if violation is not None:
         violation.updated_at = now
+    session.flush()
+    audit.record(session, actor=actor, action="violation.evidence", subject_type="violation",
+                 subject_id=scan.violation_id, detail={"scan": scan.id, "changes": parts},
+                 now=now)
 
 
 def _scan_of(session: Session, scan_id: int, actor: Actor) -> Scan:

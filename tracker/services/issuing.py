@@ -15,7 +15,7 @@ from tracker.domain import serials as serial_format
 from tracker.domain.gs1 import build_digital_link, check_lot, sgtin_urn
 from tracker.errors import InvalidInput, MalformedCode, NotFound, TrackerError
 from tracker.models import Batch, Party, PartyRole, Role, Serial
-from tracker.services import events
+from tracker.services import audit, events
 from tracker.services.auth import Actor
 from tracker.services.masterdata import get_product, resolve_territories
 
@@ -95,6 +95,10 @@ def issue_batch(
             )
         if progress is not None:
             progress(done, quantity)
+    audit.record(session, actor=actor, action="batch.issue", subject_type="batch",
+                 subject_id=batch.id, now=batch.issued_at, detail={
+                     "gtin": batch.gtin, "territory": area.code, "quantity": quantity,
+                     "lot": lot, "owner": batch.owner_party_id})
     return batch
 
 

@@ -13,7 +13,7 @@ from tracker.domain.geojson import bounding_box, order_for_insert, parse_feature
 from tracker.domain.gs1 import normalise_gtin
 from tracker.errors import Conflict, InvalidGeoJSON, InvalidInput, NotFound
 from tracker.models import Party, PartyRole, Product, Territory
-from tracker.services import territory_cache
+from tracker.services import audit, territory_cache
 from tracker.services.auth import Actor
 from tracker.services.inputs import parse_enum
 
@@ -72,6 +72,9 @@ def import_territories(
     for feature in features:
         _refuse_cycle(known[feature.code])
     territory_cache.invalidate()
+    audit.record(session, actor=actor, action="territories.import", subject_type="territories",
+                 detail={"created": created, "updated": updated,
+                         "codes": [f.code for f in features]})
     return ImportResult(created=created, updated=updated, codes=tuple(f.code for f in features),
                         notes=tuple((f.code, f.notes) for f in features if f.notes))
 
@@ -199,6 +202,9 @@ def create_party(
     )
     session.add(party)
     session.flush()
+    audit.record(session, actor=actor, action="party.create", subject_type="party",
+                 subject_id=party.id, detail={"role": party.role, "parent": party.parent_id,
+                                              "territories": [t.code for t in party.territories]})
     return party
 
 

@@ -26,6 +26,7 @@ from tracker.db import chunks, table, utcnow
 from tracker.domain.gs1 import quoted
 from tracker.errors import InvalidInput, NotFound
 from tracker.models import Role, User, Violation, ViolationAudit, ViolationStatus, ViolationType
+from tracker.services import audit
 from tracker.services.auth import Actor
 from tracker.services.violation_filter import (
     UNASSIGNED,
@@ -290,4 +291,8 @@ def assign(session: Session, violation_ids: Sequence[int], *, assignee: str | No
         session.add(ViolationAudit(violation_id=violation.id, at=now, actor=actor.name,
                                    action="assign", note=note))
     session.flush()
+    if changed:
+        audit.record(session, actor=actor, action="violation.assign",
+                     subject_type="violations", now=now, detail={
+                         "assignee": assignee, "violations": [v.id for v in changed]})
     return len(changed)

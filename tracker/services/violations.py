@@ -13,6 +13,7 @@ from tracker.db import DirectConnection, Prepared, dialect_insert, paged, table,
 from tracker.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from tracker.models import (
     CLOSED_STATUSES,
+    OPEN_VIOLATION,
     Batch,
     BatchStatus,
     Role,
@@ -22,7 +23,7 @@ from tracker.models import (
     ViolationStatus,
     ViolationType,
 )
-from tracker.services import events
+from tracker.services import audit, events, notify
 from tracker.services.auth import Actor
 from tracker.services.inputs import parse_enum
 from tracker.services.violation_filter import QueueFilter, conditions
@@ -45,7 +46,7 @@ TRANSITIONS: dict[ViolationStatus, set[ViolationStatus]] = {
 _violation = table(Violation).c
 _INSERT_AUDIT = Prepared(insert(table(ViolationAudit)), columns=(
     "violation_id", "at", "actor", "action", "from_status", "to_status", "note"))
-_OPEN = text("status NOT IN ('dismissed', 'resolved')")  # the predicate of the unique index
+_OPEN = text(OPEN_VIOLATION)  # the predicate of the unique index
 
 
 def _upsert(dialect: str) -> Any:
@@ -108,6 +109,8 @@ def open_or_extend(db: DirectConnection, *, finding: Finding, batch_id: int | No
         found_territory=finding.found_territory, scan_count=1,
         last_scan_at=finding.scanned_at, opened_at=now, updated_at=now))[0]
     # Every violation opens with its first scan, so only a new one counts one scan.
+    if scan_count == 1:
+        notify.violation_opened(db, violation_id, finding, batch_id=batch_id, now=now)
     return Opened(violation_id, scan_count == 1, finding.verdict)
 
 
@@ -120,6 +123,9 @@ def attach(db: DirectConnection, violation: Opened, *, scan_id: int, actor: Acto
             violation_id=violation.id, at=now, actor=actor.name, action="opened",
             from_status=None, to_status=ViolationStatus.OPEN.value,
             note=f"scan {scan_id}: {violation.verdict}"))
+        audit.record(db, actor=actor, action="violation.open", subject_type="violation",
+                     subject_id=violation.id, now=now,
+                     detail={"scan": scan_id, "type": violation.verdict})
     else:
         db.run(_INSERT_AUDIT, dict(
             violation_id=violation.id, at=now, actor=actor.name, action="evidence",
@@ -197,12 +203,17 @@ def review(session: Session, violation_id: int, *, status: str, note: str | None
             raise Conflict(f"another open {violation.type.value} violation exists for this "
                            "serial; review that one", code="invalid_transition")
     now = now or utcnow()
-    session.add(ViolationAudit(violation_id=violation.id, at=now, actor=actor.name,
-                               action="status", from_status=violation.status.value,
-                               to_status=target.value, note=note.strip()))
+    trail = ViolationAudit(violation_id=violation.id, at=now, actor=actor.name,
+                           action="status", from_status=violation.status.value,
+                           to_status=target.value, note=note.strip())
+    session.add(trail)
     violation.status = target
     violation.updated_at = now
     session.flush()
+    audit.record(session, actor=actor, action="violation.status", subject_type="violation",
+                 subject_id=violation.id, now=now, detail={
+                     "from": trail.from_status, "to": target, "note": trail.note})
+    notify.emit(session, "violation.updated", lambda: notify.violation(violation), now=now)
     return violation
 
 
@@ -229,4 +240,8 @@ def recall_batch(session: Session, batch_id: int, *, reason: str, actor: Actor,
         extra={"quantityList": [{"epcClass": epc_class, "quantity": batch.quantity}]})
     events.record_service_event(session, document, batch_id=batch.id)
     session.flush()
+    audit.record(session, actor=actor, action="batch.recall", subject_type="batch",
+                 subject_id=batch.id, now=now,
+                 detail={"reason": batch.recall_reason, "quantity": batch.quantity})
+    notify.emit(session, "batch.recalled", lambda: notify.batch(batch), now=now)
     return batch

@@ -55,4 +55,5 @@ from web.api import (  # noqa: E402,F401
     meta,
     reports,
     verdicts,
+    webhooks,
 )

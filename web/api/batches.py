@@ -15,8 +15,9 @@ from tracker.domain.labels import LabelLayout, qr_png, render_label_sheets
 from tracker.errors import InvalidInput
 from tracker.services import issuing
 from web.api import bp, render
-from web.api.inputs import date_field, field, int_arg, json_body
 from web.api.masterdata import created
+from web.api.schemas import models
+from web.api.schemas.contract import BINARY, CSV_TEXT, operation
 from web.db import get_session, session_factory, settings
 
 # One PDF request renders at most this many labels (about 840 A4 pages at the default
@@ -26,21 +27,16 @@ CSV_COLUMNS = ("serial", "uri", "epc")
 
 
 @bp.post("/batches")
-def post_batch() -> Response:
-    body = json_body()
+@operation("Issue a batch of serial numbers authorised for a territory", reply=models.Batch,
+           status=201, headers={"Location": "the batch's address"}, body=models.BatchIn,
+           errors=(400, 404, 422))
+def post_batch(body: models.BatchIn) -> Response:
     session = get_session()
     with write_transaction(session):
         batch = issuing.issue_batch(
-            session,
-            gtin=field(body, "gtin", str),
-            territory=field(body, "territory", str),
-            quantity=field(body, "quantity", int),
-            lot=field(body, "lot", str, default=None),
-            expiry=date_field(body, "expiry"),
-            party=field(body, "party", str, default=None),
-            actor=g.actor,
-            settings=settings(),
-        )
+            session, gtin=body.gtin, territory=body.territory, quantity=body.quantity,
+            lot=body.lot, expiry=body.expiry, party=body.party, actor=g.actor,
+            settings=settings())
         data = render.batch(batch)
     response = created(data)
     response.headers["Location"] = f"{request.script_root}/api/v1/batches/{batch.id}"
@@ -48,27 +44,33 @@ def post_batch() -> Response:
 
 
 @bp.get("/batches")
-def get_batches() -> Response:
-    limit = int_arg("limit", 100, minimum=1, maximum=1000)
-    offset = int_arg("offset", 0)
-    batches = issuing.list_batches(get_session(), actor=g.actor, limit=limit, offset=offset)
-    return jsonify({"items": [render.batch(b) for b in batches], "limit": limit,
-                    "offset": offset})
+@operation("List batches, newest first", reply=models.Batches, query=models.BigPage,
+           errors=(422,))
+def get_batches(query: models.BigPage) -> Response:
+    batches = issuing.list_batches(get_session(), actor=g.actor, limit=query.limit,
+                                   offset=query.offset)
+    page: models.Batches = {"items": [render.batch(b) for b in batches], "limit": query.limit,
+                            "offset": query.offset}
+    return jsonify(page)
 
 
 @bp.get("/batches/<int:batch_id>")
+@operation("One batch, with the count of serials issued", reply=models.BatchDetail,
+           errors=(404,))
 def get_batch(batch_id: int) -> Response:
     session = get_session()
     batch = issuing.get_batch(session, batch_id, actor=g.actor)
-    data = render.batch(batch)
-    data["issued"] = issuing.count_serials(session, batch.id)
+    data: models.BatchDetail = {**render.batch(batch),
+                                "issued": issuing.count_serials(session, batch.id)}
     return jsonify(data)
 
 
 @bp.get("/batches/<int:batch_id>/codes")
-def get_batch_codes(batch_id: int) -> Response:
+@operation("The batch's codes as CSV with a header row (serial,uri by default)",
+           reply=CSV_TEXT, media="text/csv", query=models.CodesQuery, errors=(404, 422))
+def get_batch_codes(batch_id: int, query: models.CodesQuery) -> Response:
     """CSV of the batch's codes, streamed: a million rows never sit in memory."""
-    columns = _csv_columns(request.args.get("columns", "serial,uri"))
+    columns = _csv_columns(query.columns)
     batch = issuing.get_batch(get_session(), batch_id, actor=g.actor)
     app_settings = settings()
     factory = session_factory()
@@ -104,21 +106,22 @@ def _csv_columns(raw: str) -> list[str]:
 
 
 @bp.get("/batches/<int:batch_id>/labels.pdf")
-def get_batch_labels(batch_id: int) -> Response:
+@operation("Printable label sheets: a QR code of each serial's Digital Link URI with the "
+           "serial beneath", reply=BINARY, media="application/pdf", query=models.LabelsQuery,
+           errors=(404, 422))
+def get_batch_labels(batch_id: int, query: models.LabelsQuery) -> Response:
     session = get_session()
     batch = issuing.get_batch(session, batch_id, actor=g.actor)
-    offset = int_arg("offset", 0)
-    limit = int_arg("limit", min(batch.quantity, MAX_LABELS_PER_PDF), minimum=1)
+    offset = query.offset
+    limit = query.limit or min(batch.quantity, MAX_LABELS_PER_PDF)
     if limit > MAX_LABELS_PER_PDF:
         raise InvalidInput(
             f"one PDF holds at most {MAX_LABELS_PER_PDF:,} labels; ask for a range with "
             "'offset' and 'limit', or use 'tracker batches labels' for the whole batch",
             code="too_many_labels",
         )
-    layout = LabelLayout.from_options(
-        columns=int_arg("columns", LabelLayout.columns, minimum=1),
-        rows=int_arg("rows", LabelLayout.rows, minimum=1),
-    )
+    layout = LabelLayout.from_options(columns=query.columns or LabelLayout.columns,
+                                      rows=query.rows or LabelLayout.rows)
     codes = issuing.iter_batch_codes(session, batch, settings(), offset=offset, limit=limit)
     return pdf_response(((c.uri, c.serial) for c in codes), layout=layout,
                         title=f"{batch.product.name} · batch {batch.id} · {batch.territory.code}",
@@ -135,16 +138,20 @@ def pdf_response(labels: Iterable[tuple[str, str]], *, layout: LabelLayout, titl
 
 
 @bp.get("/serials/<serial>/qr.png")
-def get_serial_qr(serial: str) -> Response:
+@operation("QR code of the serial's Digital Link URI", reply=BINARY, media="image/png",
+           query=models.QrQuery, errors=(400, 404, 422))
+def get_serial_qr(serial: str, query: models.QrQuery) -> Response:
     record = issuing.get_serial(get_session(), serial, actor=g.actor, settings=settings())
-    box = int_arg("box_size", 10, minimum=1, maximum=40)
-    response = Response(qr_png(record.code.uri, box_size=box), mimetype="image/png")
+    response = Response(qr_png(record.code.uri, box_size=query.box_size), mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=86400"
     return response
 
 
 @bp.get("/serials/<serial>")
+@operation("One serial: its Digital Link URI, EPC and batch", reply=models.Serial,
+           errors=(400, 404, 422))
 def get_serial(serial: str) -> Response:
     record = issuing.get_serial(get_session(), serial, actor=g.actor, settings=settings())
-    return jsonify({"serial": record.serial, "uri": record.code.uri, "epc": record.code.epc,
-                    "batch": render.batch(record.batch)})
+    data: models.Serial = {"serial": record.serial, "uri": record.code.uri,
+                           "epc": record.code.epc, "batch": render.batch(record.batch)}
+    return jsonify(data)

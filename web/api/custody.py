@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, overload
-
 from flask import Response, g, jsonify, request
 
 from tracker.db import write_transaction
@@ -14,36 +12,26 @@ from tracker.services import custody
 from tracker.services.events import epc_uri
 from web.api import bp, render
 from web.api.batches import pdf_response
-from web.api.inputs import field, int_arg, json_body
+from web.api.inputs import json_body
 from web.api.masterdata import created
+from web.api.schemas import models
+from web.api.schemas.contract import BINARY, operation, parse
 from web.body_limits import text_lines, whole_body
 from web.db import get_session
 
-
-@overload
-def code_list(body: dict[str, Any], name: str = ..., *, required: Literal[True] = ...
-              ) -> list[str]: ...
-@overload
-def code_list(body: dict[str, Any], name: str = ..., *, required: Literal[False]
-              ) -> list[str] | None: ...
-def code_list(body: dict[str, Any], name: str = "codes", *, required: bool = True
-              ) -> list[str] | None:
-    codes = field(body, name, list) if required else field(body, name, list, default=None)
-    if codes is None:
-        return None
-    if not all(isinstance(c, str) for c in codes):
-        raise InvalidInput(f"field '{name}' must be a list of code strings", code="invalid_field")
-    return codes
+CODE_LIST = {"type": "string", "description": "one code a line, or CSV with the codes in "
+                                              "the first column"}
 
 
 @bp.post("/shipments")
-def post_shipment() -> Response:
-    body = json_body()
+@operation("Ship codes (items, cases, pallets) from one party to another",
+           reply=models.Shipment, status=201, headers={"Location": "the shipment's address"},
+           body=models.ShipmentIn, errors=(400, 404, 409, 413, 422))
+def post_shipment(body: models.ShipmentIn) -> Response:
     session = get_session()
     with write_transaction(session):
         shipment = custody.record_shipment(
-            session, from_party=field(body, "from", str), to_party=field(body, "to", str),
-            codes=code_list(body), actor=g.actor)
+            session, from_party=body.from_, to_party=body.to, codes=body.codes, actor=g.actor)
         data = render.shipment(shipment)
     response = created(data)
     response.headers["Location"] = f"{request.script_root}/api/v1/shipments/{shipment.id}"
@@ -51,90 +39,108 @@ def post_shipment() -> Response:
 
 
 @bp.post("/shipments/<int:shipment_id>/receive")
+@operation("Confirm receipt of all codes (no body), or of those listed (the rest are "
+           "missing): JSON, or a scan list / CSV with the codes in the first column",
+           reply=models.ShipmentDetail, content={
+               "application/json": models.ReceiptIn,
+               "text/csv": CODE_LIST, "text/plain": CODE_LIST},
+           required_body=False, errors=(400, 404, 409, 413, 422))
 def post_receive(shipment_id: int) -> Response:
     """All codes (no body), the codes of a JSON body, or a scan list / CSV upload
     (text/plain or text/csv, the codes in the first column)."""
+    codes: list[str] | None = None
     if request.mimetype in ("text/csv", "text/plain"):
-        codes: list[str] | None = codes_from_lines(text_lines())
+        codes = codes_from_lines(text_lines())
         if not codes:
             raise InvalidInput("the uploaded list holds no codes", code="missing_field")
-    else:
-        codes = code_list(json_body(), required=False) if whole_body() else None
+    elif whole_body():
+        codes = parse(models.ReceiptIn, json_body(), "field").codes
     session = get_session()
     with write_transaction(session):
         shipment = custody.receive_shipment(
             session, shipment_id=shipment_id, codes=codes, actor=g.actor)
-        data = render.shipment(shipment, custody.shipment_lines(session, shipment_id))
+        data = render.shipment_detail(shipment, custody.shipment_lines(session, shipment_id))
     return jsonify(data)
 
 
 @bp.get("/shipments")
-def get_shipments() -> Response:
-    limit = int_arg("limit", 50, minimum=1, maximum=500)
-    offset = int_arg("offset", 0)
+@operation("List shipments, newest first", reply=models.Shipments,
+           query=models.ShipmentsQuery, errors=(422,))
+def get_shipments(query: models.ShipmentsQuery) -> Response:
     shipments, total = custody.list_shipments(
-        get_session(), actor=g.actor, status=request.args.get("status"),
-        from_party=request.args.get("from"), to_party=request.args.get("to"),
-        limit=limit, offset=offset)
-    return jsonify({"items": [render.shipment(s) for s in shipments], "total": total,
-                    "limit": limit, "offset": offset})
+        get_session(), actor=g.actor, status=query.status, from_party=query.from_,
+        to_party=query.to, limit=query.limit, offset=query.offset)
+    page: models.Shipments = {"items": [render.shipment(s) for s in shipments], "total": total,
+                              "limit": query.limit, "offset": query.offset}
+    return jsonify(page)
 
 
 @bp.get("/shipments/<int:shipment_id>")
+@operation("One shipment with its codes and receipt status", reply=models.ShipmentDetail,
+           errors=(404,))
 def get_shipment(shipment_id: int) -> Response:
     session = get_session()
     shipment = custody.get_shipment(session, shipment_id, actor=g.actor)
-    return jsonify(render.shipment(shipment, custody.shipment_lines(session, shipment_id)))
+    return jsonify(render.shipment_detail(shipment,
+                                          custody.shipment_lines(session, shipment_id)))
 
 
 @bp.post("/containers")
-def post_containers() -> Response:
-    body = json_body()
+@operation("Issue SSCCs for cases or pallets", reply=models.Containers, status=201,
+           body=models.ContainersIn, errors=(400, 404, 422))
+def post_containers(body: models.ContainersIn) -> Response:
     session = get_session()
     with write_transaction(session):
         made = custody.create_containers(
-            session, party=field(body, "party", str), kind=field(body, "kind", str),
-            count=field(body, "count", int, default=1),
-            company_prefix=field(body, "company_prefix", str, default=None), actor=g.actor)
-        data = [render.container(c) for c in made]
-    return created({"items": data})
+            session, party=body.party, kind=body.kind, count=body.count,
+            company_prefix=body.company_prefix, actor=g.actor)
+        data: models.Containers = {"items": [render.container(c) for c in made]}
+    return created(data)
 
 
 @bp.get("/containers/<sscc>/qr.png")
+@operation("QR code of the SSCC's Digital Link URI", reply=BINARY, media="image/png",
+           errors=(400, 404, 422))
 def get_container_qr(sscc: str) -> Response:
-    container = custody.resolve_container(get_session(), sscc)
+    container = custody.get_container(get_session(), sscc, actor=g.actor)
     return Response(qr_png(epc_uri(container.key)), mimetype="image/png")
 
 
 @bp.get("/containers/labels.pdf")
-def get_container_labels() -> Response:
+@operation("Label sheets of SSCCs (one party's, or those listed)", reply=BINARY,
+           media="application/pdf", query=models.ContainerLabelsQuery,
+           errors=(400, 404, 422))
+def get_container_labels(query: models.ContainerLabelsQuery) -> Response:
     """Label sheets for cases and pallets: the SSCC's Digital Link QR code, with the SSCC
     in human-readable form, e.g. for one party's containers or a list of SSCCs."""
     session = get_session()
     containers = custody.list_containers(
-        session, actor=g.actor, party=request.args.get("party"),
-        ssccs=[s for s in request.args.get("sscc", "").split(",") if s] or None)
-    layout = LabelLayout.from_options(
-        columns=int_arg("columns", 2, minimum=1), rows=int_arg("rows", 4, minimum=1))
+        session, actor=g.actor, party=query.party,
+        ssccs=[s for s in query.sscc.split(",") if s] or None)
+    layout = LabelLayout.from_options(columns=query.columns, rows=query.rows)
     return pdf_response(((epc_uri(f"00/{c.sscc}"), f"(00) {c.sscc}") for c in containers),
                         layout=layout, title="SSCC labels", name="sscc-labels.pdf")
 
 
 @bp.post("/containers/<sscc>/pack")
-def post_pack(sscc: str) -> Response:
-    body = json_body()
+@operation("Pack held codes into a case or pallet", reply=models.Packed, body=models.PackIn,
+           errors=(400, 404, 409, 422))
+def post_pack(sscc: str, body: models.PackIn) -> Response:
     session = get_session()
     with write_transaction(session):
-        count = custody.pack(session, party=field(body, "party", str), container=sscc,
-                             codes=code_list(body), actor=g.actor)
-    return jsonify({"container": sscc, "packed": count})
+        count = custody.pack(session, party=body.party, container=sscc, codes=body.codes,
+                             actor=g.actor)
+    packed: models.Packed = {"container": sscc, "packed": count}
+    return jsonify(packed)
 
 
 @bp.post("/containers/<sscc>/unpack")
-def post_unpack(sscc: str) -> Response:
-    body = json_body()
+@operation("Take codes (absent: all) out of a case or pallet", reply=models.Unpacked,
+           body=models.UnpackIn, errors=(400, 404, 409, 422))
+def post_unpack(sscc: str, body: models.UnpackIn) -> Response:
     session = get_session()
     with write_transaction(session):
-        count = custody.unpack(session, party=field(body, "party", str), container=sscc,
-                               codes=code_list(body, required=False), actor=g.actor)
-    return jsonify({"container": sscc, "unpacked": count})
+        count = custody.unpack(session, party=body.party, container=sscc, codes=body.codes,
+                               actor=g.actor)
+    unpacked: models.Unpacked = {"container": sscc, "unpacked": count}
+    return jsonify(unpacked)

@@ -12,11 +12,14 @@ from tracker.db import write_transaction
 from tracker.models import CaptureJob, Event
 from tracker.services import epcis
 from web.api import bp, render
-from web.api.inputs import int_arg, json_body
+from web.api.inputs import json_body
+from web.api.schemas import models
+from web.api.schemas.contract import operation
 from web.db import get_session
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 EPCIS_HEADERS = {"GS1-EPCIS-Version": "2.0.0", "GS1-CBV-Version": "2.0.0"}
+GS1_HEADERS = {name: f"{value}, the standards' versions" for name, value in EPCIS_HEADERS.items()}
 
 
 def _with_headers(response: Response) -> Response:
@@ -24,7 +27,7 @@ def _with_headers(response: Response) -> Response:
     return response
 
 
-def job_body(job: CaptureJob) -> dict[str, Any]:
+def job_body(job: CaptureJob) -> models.CaptureJob:
     return {
         "captureID": str(job.id),
         "createdAt": render.iso(job.created_at),
@@ -39,8 +42,16 @@ def job_body(job: CaptureJob) -> dict[str, Any]:
 
 
 @bp.post("/epcis/capture")
+@operation("Capture an EPCISDocument; the job runs on, its state at the Location",
+           reply=models.CaptureJob, status=202,
+           headers={"Location": "the capture job's address", **GS1_HEADERS},
+           content={"application/json": models.EPCIS_DOCUMENT,
+                    "application/ld+json": models.EPCIS_DOCUMENT},
+           header_params={"GS1-Capture-Error-Behaviour": {
+               "type": "string", "enum": ["rollback", "proceed"], "default": "rollback"}},
+           errors=(400, 413, 422))
 def post_capture() -> Response:
-    document = json_body()
+    document = json_body()  # judged against GS1's schema by the EPCIS service
     behaviour = request.headers.get("GS1-Capture-Error-Behaviour", "rollback").lower()
     # Checked before the write lock is taken: scans go on meanwhile.
     checked = epcis.check_capture(document, actor=g.actor, behaviour=behaviour)
@@ -55,18 +66,27 @@ def post_capture() -> Response:
 
 
 @bp.get("/epcis/capture/<int:job_id>")
+@operation("A capture job: running, success, errors", reply=models.CaptureJob,
+           headers=GS1_HEADERS, errors=(404,))
 def get_capture(job_id: int) -> Response:
     return _with_headers(jsonify(job_body(epcis.get_job(get_session(), job_id, actor=g.actor))))
 
 
 @bp.post("/epcis/events")
+@operation("Capture one EPCIS event; the same event (CBV event hash) twice is 409",
+           reply=models.EventCaptured, status=201,
+           headers={"Location": "the event's address", **GS1_HEADERS},
+           content={"application/json": models.EPCIS_EVENT,
+                    "application/ld+json": models.EPCIS_EVENT},
+           errors=(400, 409, 413, 422))
 def post_event() -> Response:
-    event = json_body()
+    event = json_body()  # judged against GS1's schema by the EPCIS service
     session = get_session()
     with write_transaction(session):
         stored = epcis.capture_event(session, event, actor=g.actor)
         event_id = stored.event_id
-    response = jsonify({"eventID": event_id})
+    captured: models.EventCaptured = {"eventID": event_id}
+    response = jsonify(captured)
     response.status_code = 201
     response.headers["Location"] = (
         f"{request.script_root}/api/v1/epcis/events/{quote(event_id, safe='')}")
@@ -86,10 +106,14 @@ def query_document(events: list[Event]) -> dict[str, Any]:
 
 
 @bp.get("/epcis/events")
-def get_events() -> Response:
-    per_page = int_arg("perPage", 30, minimum=1, maximum=1000)
-    after = int_arg("nextPageToken", 0) or None
-    params = {k: v for k, v in request.args.items()}
+@operation("Query events (the standard EPCIS query parameters): an EPCISQueryDocument, the "
+           "next page in the Link header", reply=models.EPCIS_QUERY_DOCUMENT,
+           headers={"Link": '<...>; rel="next" when there is a next page', **GS1_HEADERS},
+           query=models.EventsQuery, errors=(422,))
+def get_events(query: models.EventsPage) -> Response:
+    per_page, after = query.perPage, query.nextPageToken or None
+    params: dict[str, str] = query.model_dump(exclude={"perPage", "nextPageToken"},
+                                              exclude_none=True)
     rows, cursor = epcis.query_events(get_session(), params, actor=g.actor, per_page=per_page,
                                       after=after)
     response = jsonify(query_document(rows))
@@ -101,16 +125,21 @@ def get_events() -> Response:
 
 
 @bp.get("/epcis/events/<path:event_id>")
+@operation("One event by its eventID", reply=models.EPCIS_EVENT, headers=GS1_HEADERS,
+           errors=(404,))
 def get_event(event_id: str) -> Response:
     event = epcis.get_event(get_session(), event_id, actor=g.actor)
     return _with_headers(jsonify(event.document))
 
 
 @bp.get("/custody-exceptions")
-def get_custody_exceptions() -> Response:
-    limit = int_arg("limit", 100, minimum=1, maximum=1000)
-    offset = int_arg("offset", 0)
-    rows = epcis.list_exceptions(get_session(), actor=g.actor, limit=limit, offset=offset)
-    return jsonify({"items": [{"id": e.id, "event_pk": e.event_pk, "key": e.key,
-                               "kind": e.kind, "message": e.message, "status": e.status,
-                               "created_at": render.iso(e.created_at)} for e in rows]})
+@operation("Captured events that contradict recorded custody", reply=models.CustodyExceptions,
+           query=models.BigPage, errors=(422,))
+def get_custody_exceptions(query: models.BigPage) -> Response:
+    rows = epcis.list_exceptions(get_session(), actor=g.actor, limit=query.limit,
+                                 offset=query.offset)
+    page: models.CustodyExceptions = {"items": [
+        {"id": e.id, "event_pk": e.event_pk, "key": e.key, "kind": e.kind,
+         "message": e.message, "status": e.status, "created_at": render.iso(e.created_at)}
+        for e in rows]}
+    return jsonify(page)

@@ -9,10 +9,20 @@ from tracker.services import evidence
 from web.api import bp
 from web.api.inputs import BadRequest
 from web.api.masterdata import created
+from web.api.schemas import models
+from web.api.schemas.contract import BINARY, operation
 from web.db import get_session, settings
+
+EVIDENCE_FORM = {"type": "object", "properties": {
+    "note": {"type": "string", "maxLength": 2000},
+    "photo": {"type": "string", "format": "binary",
+              "description": "a JPEG image (at most TRACKER_MAX_PHOTO_BYTES, 5 MB)"}}}
 
 
 @bp.post("/scans/<int:scan_id>/evidence")
+@operation("Attach a note and/or a JPEG photo to one's own scan; sending again replaces",
+           reply=models.Evidence, status=201, content={"multipart/form-data": EVIDENCE_FORM},
+           errors=(400, 404, 413, 422))
 def post_evidence(scan_id: int) -> Response:
     """Fields ``note`` (text) and ``photo`` (a JPEG file), either or both. 201 with
     ``{"scan_id", "note", "has_photo", "photo_bytes"}``; sending again replaces."""
@@ -31,11 +41,14 @@ def post_evidence(scan_id: int) -> Response:
     session = get_session()
     with write_transaction(session):
         stored = evidence.attach_evidence(session, scan_id, checked, actor=g.actor)
-    return created({"scan_id": stored.scan_id, "note": stored.note,
-                    "has_photo": stored.has_photo, "photo_bytes": stored.photo_bytes})
+    answer: models.Evidence = {"scan_id": stored.scan_id, "note": stored.note,
+                               "has_photo": stored.has_photo, "photo_bytes": stored.photo_bytes}
+    return created(answer)
 
 
 @bp.get("/scans/<int:scan_id>/photo")
+@operation("The scan's evidence photo as sent (the scan's inspector, compliance, admin)",
+           reply=BINARY, media="image/jpeg", errors=(404,))
 def get_scan_photo(scan_id: int) -> Response:
     """The photo as sent (image/jpeg): for the scan's inspector, compliance and admin."""
     session = get_session()

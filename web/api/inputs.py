@@ -1,18 +1,12 @@
-"""Parsing request input into plain values; every refusal names the field."""
+"""The JSON request body, read once; the models in web.api.schemas judge its fields."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from typing import Any, TypeVar, cast
-
-from flask import request
+from typing import Any
 
 from tracker.errors import InvalidInput, TrackerError
 from web.body_limits import whole_body
-
-T = TypeVar("T")
-_MISSING = object()
 
 
 class BadRequest(TrackerError):
@@ -35,58 +29,30 @@ def json_body(expected: type = dict) -> Any:
     if body is None:
         raise BadRequest("the request body is not valid JSON", code="invalid_json")
     if not isinstance(body, expected):
-        kind = "an object" if expected is dict else "an array"
+        kind = "object" if expected is dict else "array"
         raise BadRequest(f"the request body must be a JSON {kind}", code="invalid_json")
+    if b"\\u0000" in raw:  # rare: only then is the body walked
+        place = _nul_at(body, "")
+        if place is not None:
+            raise InvalidInput(f"field '{place}' contains the NUL character (\\u0000), which "
+                               "no text may hold", code="invalid_field")
     return body
 
 
-def field(body: dict[str, Any], name: str, kind: type[T] | tuple[type, ...], *,
-          default: Any = _MISSING) -> T:
-    if name not in body or body[name] is None:
-        if default is _MISSING:
-            raise InvalidInput(f"field '{name}' is required", code="missing_field")
-        return default  # type: ignore[no-any-return]
-    value = body[name]
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    if isinstance(value, bool) and bool not in kinds:
-        raise InvalidInput(f"field '{name}' must be {_describe(kinds)}, not {value!r}",
-                           code="invalid_field")
-    if not isinstance(value, kinds):
-        raise InvalidInput(f"field '{name}' must be {_describe(kinds)}, not {value!r}",
-                           code="invalid_field")
-    return cast(T, value)
-
-
-def date_field(body: dict[str, Any], name: str) -> dt.date | None:
-    value = field(body, name, str, default=None)
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"field '{name}' must be a date as YYYY-MM-DD, not {value!r}",
-                           code="invalid_field") from None
-
-
-def int_arg(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"query parameter '{name}' must be a whole number, not {raw!r}",
-                           code="invalid_parameter") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        top = f" and {maximum:,}" if maximum is not None else ""
-        raise InvalidInput(
-            f"query parameter '{name}' must be between {minimum}{top}, not {value}",
-            code="invalid_parameter",
-        )
-    return value
-
-
-def _describe(kinds: tuple[type, ...]) -> str:
-    names = {str: "a string", int: "a whole number", float: "a number", list: "a list",
-             dict: "an object", bool: "true or false"}
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
+def _nul_at(value: Any, place: str) -> str | None:
+    """Where in a JSON value a string (or a member's name) holds NUL, which PostgreSQL's
+    text and JSON columns refuse; None if nowhere."""
+    if isinstance(value, str):
+        return place if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{place}.{key}" if place else key
+            found = inner if "\x00" in key else _nul_at(item, inner)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for n, item in enumerate(value):
+            found = _nul_at(item, f"{place}[{n}]")
+            if found is not None:
+                return found
+    return None

@@ -12,28 +12,19 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from flask import Response, g, jsonify, request
+from flask import Response, g, jsonify
 
 from tracker.db import utcnow
 from tracker.domain.periods import Period, parse_period
-from tracker.errors import InvalidInput
 from tracker.services import reports
 from web.api import bp, render
+from web.api.schemas import models
+from web.api.schemas.contract import CSV_TEXT, operation
 from web.db import get_session
 
-FORMATS = ("json", "csv")
 
-
-def _period() -> Period:
-    return parse_period(request.args.get("since"), request.args.get("until"), now=utcnow())
-
-
-def _format() -> str:
-    chosen = request.args.get("format", "json")
-    if chosen not in FORMATS:
-        raise InvalidInput(f"query parameter 'format' must be one of: {', '.join(FORMATS)}; "
-                           f"not {chosen!r}", code="invalid_parameter")
-    return chosen
+def _period(query: models.ReportQuery) -> Period:
+    return parse_period(query.since, query.until, now=utcnow())
 
 
 def _csv(text: str, name: str, period: Period) -> Response:
@@ -51,9 +42,12 @@ def _json(report: reports.FlowReport | reports.Scorecard) -> Response:
 
 
 @bp.get("/reports/flows")
-def get_flows() -> Response:
-    period, chosen = _period(), _format()
-    if chosen == "csv":
+@operation("Diversion flows: diverted violations opened in the period, per expected and "
+           "found territory", reply=models.Flows, also={"text/csv": CSV_TEXT},
+           query=models.ReportQuery, errors=(422,))
+def get_flows(query: models.ReportQuery) -> Response:
+    period = _period(query)
+    if query.format == "csv":
         return _csv(reports.flows_csv(get_session(), since=period.since, until=period.until,
                                       actor=g.actor), "flows", period)
     return _json(reports.flows(get_session(), since=period.since, until=period.until,
@@ -61,9 +55,12 @@ def get_flows() -> Response:
 
 
 @bp.get("/reports/scorecard")
-def get_scorecard() -> Response:
-    period, chosen = _period(), _format()
-    if chosen == "csv":
+@operation("Per distributor: units received, violations, rate per 1,000, confirmed, repeat "
+           "offender", reply=models.Scorecard, also={"text/csv": CSV_TEXT},
+           query=models.ReportQuery, errors=(422,))
+def get_scorecard(query: models.ReportQuery) -> Response:
+    period = _period(query)
+    if query.format == "csv":
         return _csv(reports.scorecard_csv(get_session(), since=period.since,
                                           until=period.until, actor=g.actor),
                     "scorecard", period)
