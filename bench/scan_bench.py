@@ -11,6 +11,11 @@ unauthorised retailer in Zhejiang) for some of them, and an inspector user.
 1. ``scans.record_scan`` with the inspector's actor, one transaction per scan as one
    request has: scans/s, over a mix of points inside, outside and near the borders, in
    open sea, and of unknown, mistyped and wrong-GTIN codes.
+   Then a hot code: ``--hot`` scans (default 100,000) of one code stored in bulk over
+   the last 20 hours, Beijing, Guangzhou and Shanghai in turn (a copied label), and
+   scans of it taken in turn with scans of codes never scanned: the time of each, and
+   the ratio of their medians (target <= 1.5: a scan costs the same however often its
+   code was scanned).
 2. ``tracker serve`` (gunicorn, default workers and threads) hit by ``--clients``
    keep-alive clients POSTing /api/v1/scans: requests/s, p50/p99 latency, errors.
 3. Baseline, same run: a minimal Flask app (``minimal_app`` below: parse the JSON, read
@@ -158,7 +163,8 @@ def same_work_app() -> Flask:
         return form.sql, [name for name, _ in form.slots], form.defaults
 
     statements = {name: prepared(statement) for name, statement in [
-        ("item", scans._ITEM), ("handoffs", scans._HANDOFFS), ("nearby", scans._NEARBY),
+        ("item", scans._ITEM), ("handoffs", scans._HANDOFFS), ("live", scans._LIVE),
+        ("latest", scans._LATEST), ("keep", scans._KEEP), ("forget", scans._FORGET),
         ("earlier", scans._EARLIER), ("scan", scans._INSERT_SCAN),
         ("set_violation", scans._SET_VIOLATION), ("upsert", violations._UPSERT),
         ("audit", violations._INSERT_AUDIT)]}
@@ -199,9 +205,10 @@ def same_work_app() -> Flask:
                     "responsible_party": None, "flags": [], "serial": serial,
                     "scanned_at": now}
         c.execute("BEGIN IMMEDIATE")
-        if rows:
-            run(c, "nearby", {"key": key, "since": "2000-01-01 00:00:00.000000",
-                              "until": "2100-01-01 00:00:00.000000"})
+        # The clone frontier: its live rows, the latest scan when there are none.
+        live = run(c, "live", {"key": key})
+        if not live:
+            run(c, "latest", {"key": key})
         inserted = run(c, "scan", {
             "client_scan_id": body.get("client_scan_id"), "inspector_id": inspector,
             "code": code, "form": "digital_link", "gtin": gtin, "serial": serial,
@@ -217,6 +224,11 @@ def same_work_app() -> Flask:
             c.execute("COMMIT")
             return jsonify(json.loads(earlier[0][0])), 201
         scan_id, violation_id = inserted[0][0], None
+        run(c, "keep", {"key": key, "scan_id": scan_id, "latitude": latitude,
+                        "longitude": longitude, "scanned_at": now, "superseded_at": None,
+                        "clone_speed_kmh": 1000.0})
+        if live:
+            run(c, "forget", {"key": key, "before": now})
         if not authentic:
             violation_id, count = run(c, "upsert", {
                 "key": key, "serial": serial, "gtin": gtin, "type": verdict,
@@ -442,6 +454,102 @@ def bench_service(url: str, actor: Any, planned: Sequence[Planned]) -> None:
     print(f"service scans.record_scan  {n:,} scans  {took:6.2f} s  ({n / took:,.0f} scans/s)  "
           f"p50 {ms(percentile(times, 0.5))}  p99 {ms(percentile(times, 0.99))}")
     print(f"        verdicts: {', '.join(f'{v} {c}' for v, c in verdicts.most_common())}")
+
+
+# --- 1b. a hot code next to fresh ones ---------------------------------------------
+
+HOT_PLACES = [(39.9042, 116.4074), (23.1291, 113.2644), (31.2304, 121.4737)]
+
+
+def store_in_bulk(url: str, serial: str, count: int) -> tuple[float, float]:
+    """``count`` scans of one code written straight into ``scans`` (an import, not the
+    scan path), spread over the 20 hours before now in three cities in turn, then the
+    code's clone frontier built from them: seconds for each."""
+    import datetime as dt
+
+    from sqlalchemy import insert
+
+    from tracker.config import Settings
+    from tracker.db import DirectConnection, make_engine, make_session_factory
+    from tracker.domain.codes import item_key
+    from tracker.models import Scan
+    from tracker.services import scans
+
+    gtin = network_ids()["gtin"]
+    key = item_key(gtin, serial)
+    now = dt.datetime.now(dt.UTC)
+    step = dt.timedelta(hours=20) / count
+    engine = make_engine(url)
+    start = time.perf_counter()
+    rows = []
+    for i in range(count):
+        lat, lon = HOT_PLACES[i % len(HOT_PLACES)]
+        at = now - dt.timedelta(minutes=1) - step * (count - i)
+        rows.append(dict(code=serial, form="serial", gtin=gtin, serial=serial, key=key,
+                         latitude=lat, longitude=lon, scanned_at=at, received_at=at,
+                         verdict="suspected_clone", near_border=False,
+                         expected_territories=["CN-GD"], flags=["clone_speed_exceeded"],
+                         response={}))
+    with engine.begin() as connection:
+        for start_row in range(0, count, 5_000):
+            connection.execute(insert(Scan), rows[start_row:start_row + 5_000])
+    stored = time.perf_counter() - start
+    start = time.perf_counter()
+    with make_session_factory(engine)() as session, session.begin():
+        scans.start_frontier(DirectConnection.of(session), key, now,
+                             settings=Settings(database_url=url))
+    built = time.perf_counter() - start
+    engine.dispose()
+    return stored, built
+
+
+def bench_hot_code(url: str, actor: Any, serials: Sequence[str], count: int, scans_each: int
+                   ) -> None:
+    """A code scanned ``count`` times before, against codes never scanned, in turn."""
+    from tracker.config import Settings
+    from tracker.db import make_engine, make_session_factory
+    from tracker.services import scans
+
+    hot, fresh = serials[0], list(serials[1:scans_each + 1])
+    stored, built = store_in_bulk(url, hot, count)
+    print(f"hot     {count:,} scans of one code stored in bulk in {stored:5.1f} s, its clone "
+          f"frontier built from them in {built:5.1f} s", flush=True)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    settings = Settings(database_url=url)
+    times: dict[str, list[float]] = {"hot": [], "fresh": []}
+    answers: dict[str, collections.Counter[str]] = {"hot": collections.Counter(),
+                                                    "fresh": collections.Counter()}
+
+    def scan(code: str, n: int) -> tuple[float, str]:
+        lat, lon = HOT_PLACES[n % len(HOT_PLACES)]
+        request_ = scans.ScanRequest(code=f"https://id.example.com/01/"
+                                          f"{network_ids()['gtin']}/21/{code}",
+                                     latitude=lat, longitude=lon, accuracy_m=20.0,
+                                     client_scan_id=f"hot-{code}-{n}")
+        t0 = time.perf_counter()
+        with factory() as session, session.begin():
+            answer = scans.record_scan(session, request_, actor=actor, settings=settings)
+        return time.perf_counter() - t0, answer["verdict"]
+
+    try:
+        first, _ = scan(hot, 0)
+        print(f"hot     first scan of the hot code after the bulk load {ms(first)}")
+        for n in range(scans_each):
+            for kind, code in (("hot", hot), ("fresh", fresh[n])):
+                seconds, verdict = scan(code, n + 1)
+                times[kind].append(seconds)
+                answers[kind][verdict] += 1
+    finally:
+        engine.dispose()
+    for kind in ("hot", "fresh"):
+        print(f"hot     {kind:<5} {scans_each} scans  p50 {ms(percentile(times[kind], 0.5))}  "
+              f"mean {ms(statistics.fmean(times[kind]))}  "
+              f"p99 {ms(percentile(times[kind], 0.99))}  "
+              f"({', '.join(f'{v} {c}' for v, c in answers[kind].most_common())})")
+    ratio = percentile(times["hot"], 0.5) / percentile(times["fresh"], 0.5)
+    print(f"hot     median hot/fresh {ratio:.2f} (target <= 1.5) after {count:,} scans "
+          "of the hot code")
 
 
 # --- 2 and 3. HTTP -------------------------------------------------------------------
@@ -710,6 +818,8 @@ def main() -> None:
     parser.add_argument("--scans", type=int, help="service scans (default 2,000)")
     parser.add_argument("--requests", type=int, help="HTTP requests per server "
                         "(default 4,000)")
+    parser.add_argument("--hot", type=int, help="earlier scans of the hot code "
+                        "(default 100,000)")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3,
                         help="HTTP rounds, tracker, minimal and same work in turn (default 3)")
@@ -740,7 +850,12 @@ def main() -> None:
         serials, token, actor = prepare(url, quantity, quantity // 5)
         print(f"set-up (maps, parties, batch, custody) {time.perf_counter() - start:6.2f} s",
               flush=True)
-        bench_service(url, actor, plan_scans(n_service, serials, rng, "svc"))
+        planned = plan_scans(n_service, serials, rng, "svc")
+        bench_service(url, actor, planned)
+        used = {p.code.rsplit("/", 1)[-1] for p in planned}
+        bench_hot_code(url, actor, [s for s in serials if s not in used],
+                       args.hot or (10_000 if args.quick else 100_000),
+                       100 if args.quick else 300)
         if not args.skip_api:
             bench_http(url, Path(tmp), token, serials, plan_scans(total, serials, rng, "http"),
                        args.clients, total, args.rounds, args.workers, args.threads)

@@ -61,10 +61,13 @@ from tracker.domain.territory_index import SPHERE_MARGIN, TerritoryIndex, spheri
 __all__ = [
     "DEFAULT_CLONE_SPEED_KMH",
     "FLAGS",
+    "Comparison",
     "Judgement",
+    "KeptScan",
     "Place",
     "ScanPoint",
     "Verdict",
+    "compare_kept",
     "expected_territories",
     "judge",
     "latest_authorised_custodian",
@@ -156,6 +159,104 @@ def may_exceed_speed(a: ScanPoint, b: ScanPoint, limit_kmh: float) -> bool:
     return spherical_km(a.lat, a.lon, b.lat, b.lon) * SPHERE_MARGIN >= limit_kmh * hours
 
 
+# --- which earlier scans can still decide the travel-speed rule ------------------------
+#
+# With v the speed limit and d the geodesic distance (a metric), say a scan q' can be
+# reached from q (q <= q') when t(q) <= t(q') and d(q, q') <= v * (t(q') - t(q)). For a
+# scan p no earlier than q': if speed(p, q) = s > v then speed(p, q') > s, or equals it
+# when q' is q's place and time. Proof: d(p, q') >= d(p, q) - d(q, q')
+# >= s * (t - t(q)) - v * (t(q') - t(q)) > s * (t - t(q')) when t(q') > t(q).
+# The relation is transitive, so for scans arriving in time order only the scans from
+# which no later scan can be reached (the item's frontier) matter, and only those within
+# half the earth's circumference / v of the new scan in time (farther apart, no speed
+# can exceed v): the highest speed above v, hence the verdict and its ``speed_kmh=N``
+# flag, is the same over the frontier as over every scan.
+
+# A scan is taken as reachable only with this relative room to spare, so that rounding
+# in the geodesic measure never drops a scan that is not: a row kept too many costs a
+# comparison, a row dropped wrongly could hide a clone.
+REACH_SLACK = 1e-9
+
+
+@dataclass(frozen=True)
+class KeptScan:
+    """A scan kept for the travel-speed rule: its place and time, and ``superseded_at``,
+    the time of a later scan that can be reached from it (None while none is known)."""
+
+    id: int
+    point: ScanPoint
+    superseded_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A new scan against kept scans: the highest speed above the limit they imply (0.0
+    when none does; what ``judge`` takes as ``highest_speed_kmh``), the kept scans the
+    new one supersedes (their ids; the new scan's time is their ``superseded_at``), and
+    when the new scan is superseded itself (a kept scan at its time or later can be
+    reached from it), or None."""
+
+    highest_speed_kmh: float
+    supersede: list[int]
+    superseded_at: dt.datetime | None
+
+
+def compare_kept(scan: ScanPoint, kept: Iterable[KeptScan], limit_kmh: float, *,
+                 find_speed: bool = True) -> Comparison:
+    """Compare a new scan with kept scans of the same serial (the rule above); with
+    ``find_speed`` False, only which scans supersede which (``highest_speed_kmh`` 0.0).
+
+    A kept scan at the new scan's time and place supersedes the new one, not the other
+    way round, so one of the two stays. A kept scan already superseded at or before the
+    new scan's time stays as it is. The exact (costly) measure is taken only where the
+    spherical one leaves the answer open: whether a scan can be reached, and which of
+    the scans above the limit implies the highest speed.
+
+    >>> import datetime as dt
+    >>> t = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    >>> beijing = KeptScan(1, ScanPoint(39.9, 116.4, t), None)
+    >>> guangzhou = KeptScan(2, ScanPoint(23.1, 113.3, t + dt.timedelta(minutes=30)), None)
+    >>> later = compare_kept(ScanPoint(39.9, 116.4, t + dt.timedelta(hours=1)),
+    ...                      [beijing, guangzhou], 1000.0)
+    >>> round(later.highest_speed_kmh), later.supersede, later.superseded_at
+    (3771, [1], None)
+    """
+    supersede: list[int] = []
+    superseded_at: dt.datetime | None = None
+    # Scans certainly above the limit: (least, most) the speed can be, and the scan.
+    above: list[tuple[float, float, ScanPoint]] = []
+    for row in kept:
+        other = row.point
+        hours = abs((other.at - scan.at).total_seconds()) / 3600.0
+        km = spherical_km(scan.lat, scan.lon, other.lat, other.lon)
+        if hours == 0.0 or km / SPHERE_MARGIN <= limit_kmh * hours:
+            # Open, or certainly within the limit (may_exceed_speed says False):
+            # the speed decides, measured as judge would.
+            if may_exceed_speed(scan, other, limit_kmh):
+                speed = travel_speed_kmh(scan, other)
+                if speed > limit_kmh:
+                    above.append((speed, speed, other))
+                reachable = speed <= limit_kmh * (1.0 - REACH_SLACK)
+            else:
+                reachable = True
+        else:
+            above.append((km / SPHERE_MARGIN / hours, km * SPHERE_MARGIN / hours, other))
+            reachable = False
+        if not reachable:
+            continue
+        if other.at < scan.at:
+            if row.superseded_at is None or row.superseded_at > scan.at:
+                supersede.append(row.id)
+        elif superseded_at is None or other.at < superseded_at:
+            superseded_at = other.at
+    # Only a scan whose speed may exceed every other's least can be the highest.
+    floor = max((least for least, _most, _point in above), default=0.0)
+    highest = max((most if least == most else travel_speed_kmh(scan, point)
+                   for least, most, point in above if most >= floor and find_speed),
+                  default=0.0)
+    return Comparison(highest, supersede, superseded_at)
+
+
 def judge(
     index: TerritoryIndex,
     *,
@@ -173,6 +274,7 @@ def judge(
     tolerance_m: float = 0.0,
     offshore_tolerance_m: float = 0.0,
     place: Place | None = None,
+    highest_speed_kmh: float | None = None,
 ) -> Judgement:
     """The verdict on a scan at (latitude, longitude) at the aware instant ``at``,
     applying the contract's rules in order.
@@ -186,6 +288,9 @@ def judge(
     radius, None when not given. ``offshore_tolerance_m``: the allowance of a point that
     no territory holds (module docstring, rule 4). ``place``: what ``locate`` says for the
     same point, expected territories, accuracy and tolerances, when the caller has it.
+    ``highest_speed_kmh``: the highest speed above the limit that other scans imply (0.0
+    when none does), when the caller found it (``compare_kept``); it stands for
+    ``other_scans``.
     """
     scan = ScanPoint(latitude, longitude, at)
     _check_allowance(accuracy_m, tolerance_m, offshore_tolerance_m)
@@ -207,8 +312,9 @@ def judge(
     if recalled:
         flags.append("recalled")
 
-    speed = max((travel_speed_kmh(scan, other) for other in other_scans
-                 if may_exceed_speed(scan, other, clone_speed_kmh)), default=0.0)
+    speed = highest_speed_kmh if highest_speed_kmh is not None else max(
+        (travel_speed_kmh(scan, other) for other in other_scans
+         if may_exceed_speed(scan, other, clone_speed_kmh)), default=0.0)
     cloned = speed > clone_speed_kmh
     if cloned:
         shown = "inf" if math.isinf(speed) else str(round(speed))

@@ -184,3 +184,30 @@ class ViolationTerritory(Base):
     violation_id: Mapped[int] = mapped_column(
         ForeignKey("violations.id", ondelete="CASCADE"), primary_key=True)
 
+
+class CloneFrontier(Base):
+    """The scans of an item that can still decide the travel-speed rule for a later scan
+    (tracker.domain.verdicts.compare_kept): each a copy of a scan's place and time, so a
+    scan reads a handful of rows however often its code was scanned. A row whose
+    ``superseded_at`` is set stands for a scan from which a later one (at that time) can
+    be reached within the speed limit; it is kept a while for scans that arrive late
+    (tracker.services.scans, "the clone frontier"). Written by the scan path only."""
+
+    __tablename__ = "clone_frontier"
+    __table_args__ = (
+        # The live rows of an item (superseded_at IS NULL), those superseded after a
+        # time, and those to forget: three ranges of one index.
+        Index("ix_clone_frontier_key_superseded_at", "key", "superseded_at", "scanned_at"),
+    )
+
+    id: Mapped[intpk]
+    key: Mapped[str] = mapped_column(String(500))
+    # The scan the row copies (no foreign key: a row is a cache of the scan's facts).
+    scan_id: Mapped[int]
+    latitude: Mapped[float]
+    longitude: Mapped[float]
+    scanned_at: Mapped[dt.datetime]
+    superseded_at: Mapped[dt.datetime | None]
+    # The speed limit the rows of the item were compared with; another one (the setting
+    # changed) makes the item's rows start again from its scans.
+    clone_speed_kmh: Mapped[float]

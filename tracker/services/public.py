@@ -255,6 +255,7 @@ def add_position(db: DirectConnection, check_id: int, judged: scans.JudgedScan, 
         flags=list(judgement.flags), response=response))
     if not placed:
         raise Conflict("this check already has a position", code="position_given")
+    scans.keep_for_clone_check(db, judged, check_id, settings=settings)
     if settings.consumer_violations and verdict is not Verdict.AUTHENTIC:
         violation = violations.open_or_extend(db, finding=violations.Finding(
             key=item.key, serial=item.serial, gtin=judged.parsed.gtin, verdict=verdict.value,
