@@ -154,7 +154,7 @@ def same_work_app() -> Flask:
     What the tracker does on top of it is its own Python: parsing, geometry, the
     verdict rules, column conversions, authentication."""
     from tracker.db import make_engine
-    from tracker.services import scans, violations
+    from tracker.services import clone_frontier, scans, violations
 
     dialect = make_engine("sqlite://").dialect
 
@@ -163,7 +163,7 @@ def same_work_app() -> Flask:
         return form.sql, [name for name, _ in form.slots], form.defaults
 
     statements = {name: prepared(statement) for name, statement in [
-        ("item", scans._ITEM), ("handoffs", scans._HANDOFFS), ("live", scans._LIVE),
+        ("item", scans._ITEM), ("handoffs", scans._HANDOFFS), ("live", clone_frontier._LIVE),
         ("latest", scans._LATEST), ("keep", scans._KEEP), ("forget", scans._FORGET),
         ("earlier", scans._EARLIER), ("scan", scans._INSERT_SCAN),
         ("set_violation", scans._SET_VIOLATION), ("upsert", violations._UPSERT),
@@ -473,7 +473,7 @@ def store_in_bulk(url: str, serial: str, count: int) -> tuple[float, float]:
     from tracker.db import DirectConnection, make_engine, make_session_factory
     from tracker.domain.codes import item_key
     from tracker.models import Scan
-    from tracker.services import scans
+    from tracker.services import clone_frontier
 
     gtin = network_ids()["gtin"]
     key = item_key(gtin, serial)
@@ -496,7 +496,7 @@ def store_in_bulk(url: str, serial: str, count: int) -> tuple[float, float]:
     stored = time.perf_counter() - start
     start = time.perf_counter()
     with make_session_factory(engine)() as session, session.begin():
-        scans.start_frontier(DirectConnection.of(session), key, now,
+        clone_frontier.start(DirectConnection.of(session), key, now,
                              settings=Settings(database_url=url))
     built = time.perf_counter() - start
     engine.dispose()

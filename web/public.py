@@ -35,11 +35,10 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from tracker import errors
-from tracker.db import direct_connection, write_transaction
 from tracker.domain.codes import ParsedCode, parse_code
 from tracker.services import public, rate_limits
 from web import i18n, throttle
-from web.db import engine, get_session, settings
+from web.db import get_session, settings
 from web.errors import error_response, status_for
 from web.security import csrf
 from web.throttle import client_address
@@ -103,16 +102,11 @@ def code_page(_rest: str) -> Any:
     uri = _requested_uri()
     kind = _answer_kind()
     parsed, problem = _read(uri)
-    check: public.Check | None = None
-    check_id: int | None = None
-    with direct_connection(engine()) as db:
-        if parsed is not None and kind != "linkset":
-            check = public.look_up(db, parsed)
-        with write_transaction(db):
-            decision = rate_limits.hit(db, f"public:{client_address()}", throttle.limit("public"))
-            # A HEAD (a link checker, a preview) is nobody's check.
-            if decision.allowed and check is not None and request.method == "GET":
-                check_id = public.record_check(db, check, code=uri)
+    # A HEAD (a link checker, a preview) is nobody's check.
+    decision, check, check_id = public.visit(
+        get_session(), parsed if kind != "linkset" else None, code=uri,
+        client=client_address(), limit=throttle.limit("public"),
+        record=request.method == "GET")
     if not decision.allowed:
         return too_many(decision, kind)
     if parsed is None:
@@ -244,20 +238,15 @@ def share_position() -> Response:
     except BadSignature:
         return error_response(400, "bad_token", _("This request does not come from a check"
                                                   " page. Scan the code again."))
-    with direct_connection(engine()) as db:
-        with write_transaction(db):
-            decision = rate_limits.hit(db, f"public:{client_address()}", throttle.limit("public"))
-        if not decision.allowed:
-            return too_many(decision, "json")
-        try:
-            judged = public.judge_position(
-                db, int(check_id), latitude=body.get("latitude"),
-                longitude=body.get("longitude"), accuracy_m=body.get("accuracy_m"),
-                settings=settings())
-            with write_transaction(db):
-                located = public.add_position(db, int(check_id), judged, settings=settings())
-        except errors.TrackerError as exc:
-            return error_response(status_for(exc), exc.code, exc.message)
+    try:
+        decision, located = public.place_check(
+            get_session(), int(check_id), latitude=body.get("latitude"),
+            longitude=body.get("longitude"), accuracy_m=body.get("accuracy_m"),
+            client=client_address(), limit=throttle.limit("public"), settings=settings())
+    except errors.TrackerError as exc:
+        return error_response(status_for(exc), exc.code, exc.message)
+    if located is None:
+        return too_many(decision, "json")
     heading, explanation = VERDICT_TEXTS[located.verdict]
     return jsonify({
         "verdict": located.verdict, "place": _place_json(located.place),

@@ -23,7 +23,7 @@ from tracker.db import DirectConnection, make_engine, make_session_factory, writ
 from tracker.domain import verdicts
 from tracker.domain.codes import parse_code
 from tracker.models import CloneFrontier, Scan
-from tracker.services import public, scans
+from tracker.services import clone_frontier, public, scans
 from tracker.services.auth import SYSTEM, Actor, actor_for, create_user
 
 T0 = dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.UTC)
@@ -280,7 +280,7 @@ def test_the_public_page_cannot_send_a_time_later_than_the_frontier_allows():
     from web.public import POSITION_TOKEN_SECONDS
 
     assert (dt.timedelta(seconds=POSITION_TOKEN_SECONDS) + scans.MAX_CLOCK_AHEAD
-            <= scans.LATE_GRACE)
+            <= clone_frontier.LATE_GRACE)
 
 
 def test_migration_0010_keeps_the_recent_scans_with_a_place(tmp_path):

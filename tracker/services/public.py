@@ -35,7 +35,7 @@ from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from tracker.config import Settings
-from tracker.db import DirectConnection, Prepared, table, utcnow
+from tracker.db import DirectConnection, Prepared, table, utcnow, write_transaction
 from tracker.domain.codes import ParsedCode
 from tracker.errors import Conflict, NotFound
 from tracker.models import (
@@ -48,7 +48,7 @@ from tracker.models import (
     Territory,
     Verdict,
 )
-from tracker.services import scans, violations
+from tracker.services import rate_limits, scans, violations
 from tracker.services.auth import Actor
 
 __all__ = ["Check", "Located", "Place", "add_position", "consumer_signals", "look_up",
@@ -159,6 +159,40 @@ def public_verdict(stored: Verdict | str, *, clone_seen: bool) -> str:
     if stored in (Verdict.UNKNOWN_CODE, Verdict.RECALLED, Verdict.SUSPECTED_CLONE):
         return stored.value
     return Verdict.SUSPECTED_CLONE.value if clone_seen else Verdict.AUTHENTIC.value
+
+
+def visit(session: Session, parsed: ParsedCode | None, *, code: str, client: str,
+          limit: rate_limits.Limit, record: bool = True
+          ) -> tuple[rate_limits.Decision, Check | None, int | None]:
+    """One view of the public page of ``code``: what it shows (``parsed``; None when the
+    code cannot be read or only its links are asked for), counted against ``client``'s
+    limit and, when allowed and ``record``, stored as a consumer check (its id). The
+    reads run outside any transaction, the count and the check in one that writes
+    (``DirectConnection.for_session``: the hot path's own connection)."""
+    with DirectConnection.for_session(session) as db:
+        check = look_up(db, parsed) if parsed is not None else None
+        with write_transaction(db):
+            decision = rate_limits.hit(db, f"public:{client}", limit)
+            check_id = (record_check(db, check, code=code)
+                        if decision.allowed and check is not None and record else None)
+    return decision, check, check_id
+
+
+def place_check(session: Session, check_id: int, *, latitude: Any, longitude: Any,
+                accuracy_m: Any, client: str, limit: rate_limits.Limit, settings: Settings
+                ) -> tuple[rate_limits.Decision, Located | None]:
+    """A position shared for a recorded check: counted against ``client``'s limit (the
+    count stands even when the position is refused), then judged outside any
+    transaction and stored with its verdict (``add_position``)."""
+    with DirectConnection.for_session(session) as db:
+        with write_transaction(db):
+            decision = rate_limits.hit(db, f"public:{client}", limit)
+        if not decision.allowed:
+            return decision, None
+        judged = judge_position(db, check_id, latitude=latitude, longitude=longitude,
+                                accuracy_m=accuracy_m, settings=settings)
+        with write_transaction(db):
+            return decision, add_position(db, check_id, judged, settings=settings)
 
 
 def look_up(db: DirectConnection, parsed: ParsedCode) -> Check:

@@ -8,11 +8,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, literal, or_, select, update
+from sqlalchemy import bindparam, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from tracker.config import Settings
-from tracker.db import DirectConnection, Prepared, dialect_insert, table, utcnow
+from tracker.db import DirectConnection, Prepared, dialect_insert, table, utcnow, write_transaction
 from tracker.domain import verdicts
 from tracker.domain.codes import ParsedCode, item_key, parse_code
 from tracker.domain.gs1 import quoted
@@ -20,7 +20,6 @@ from tracker.errors import InvalidInput, MalformedCode
 from tracker.models import (
     Batch,
     BatchStatus,
-    CloneFrontier,
     CustodyMove,
     CustodyState,
     Product,
@@ -31,13 +30,12 @@ from tracker.models import (
     Verdict,
     party_territories,
 )
-from tracker.services import violations
+from tracker.services import clone_frontier, violations
 from tracker.services.auth import Actor
 from tracker.services.territory_cache import territory_index
 
 # Half the earth's circumference: no two points are farther apart, so only scans closer
 # in time than this distance / speed limit can imply a speed above the limit.
-MAX_SURFACE_KM = 20_037.5
 WITHDRAWN = {"recalled", "destroyed", "stolen"}
 MAX_CLIENT_ID = 200
 
@@ -71,15 +69,6 @@ _HANDOFFS = Prepared(
     .outerjoin(_held_territory, _held_territory.c.id == _held.c.territory_id)
     .where(_move.key == bindparam("key"), or_(_move.kind == "ship", _move.kind == "receive"))
     .order_by(_move.at, _move.id)
-)
-# Scans without a position (a consumer's check whose person shared none) cannot feed
-# the travel-speed rule. Every scan within reach in time, however many: a scan left out
-# could be the one that proves a clone. Read only by scans that arrive late (the clone
-# frontier, below).
-_NEARBY = Prepared(
-    select(_scan.latitude, _scan.longitude, _scan.scanned_at)
-    .where(_scan.key == bindparam("key"), _scan.scanned_at >= bindparam("since"),
-           _scan.scanned_at <= bindparam("until"), _scan.latitude.is_not(None))
 )
 _EARLIER = Prepared(select(_scan.response, _scan.id, _scan.violation_id).where(
     _scan.inspector_id == bindparam("inspector"),
@@ -309,32 +298,32 @@ class JudgedScan:
     # Flags about the device's input (INPUT_FLAGS), listed after the verdict's own.
     input_flags: list[str] = field(default_factory=list)
     # The item's clone frontier as settle read it, for keep_for_clone_check.
-    frontier: Frontier | None = None
+    frontier: clone_frontier.Frontier | None = None
 
 
 def record_scan(session: Session, request: ScanRequest, *, actor: Actor, settings: Settings,
                 now: dt.datetime | None = None) -> dict[str, Any]:
-    """Judge one field scan and store it with its verdict; return the answer.
+    """Judge one field scan and store it with its verdict; return the answer. A retried
+    ``client_scan_id`` returns the first answer and stores nothing new.
 
-    A retried ``client_scan_id`` returns the first answer and stores nothing new. The
-    web layer runs the two phases in separate transactions (reads need no write lock)
-    on a connection of its own; this runs both in the caller's session's transaction.
-    """
-    db = DirectConnection.of(session)
-    judged = judge_scan(db, request, actor=actor, settings=settings, now=now)
-    return store_scan(db, judged, actor=actor, settings=settings)
+    When the caller holds a transaction on ``session`` the scan lands in it (with the
+    rest of the caller's work, or not at all). Otherwise (``POST /scans``) the judging
+    reads on a connection of this thread's own, outside any transaction (the geometry,
+    the costly part, holds no lock), and only storing takes ``write_transaction``; the
+    statements run on the driver (``DirectConnection``, docs/database.md)."""
+    with DirectConnection.for_session(session) as db:
+        judged = judge_scan(db, request, actor=actor, settings=settings, now=now)
+        with write_transaction(db):
+            return store_scan(db, judged, actor=actor, settings=settings)
 
 
 def judge_scan(db: DirectConnection, request: ScanRequest, *, actor: Actor,
                settings: Settings, now: dt.datetime | None = None) -> JudgedScan:
-    """Read phase: everything the verdict needs but the serial's other scans, and where
-    the scan lies against the maps (the costly part). Writes nothing; on a connection of
+    """Read phase of ``record_scan``: everything the verdict needs but the serial's other
+    scans, and where the scan lies against the maps. Writes nothing; on a connection of
     its own it needs no transaction around it (it reads one state where it reads twice).
-
-    The two phases take a ``DirectConnection`` rather than a session, unlike other
-    services: they are the hot path, and run their statements on the driver. A caller
-    with a session uses ``record_scan`` or ``DirectConnection.of(session)``. The verdict and a
-    retried client_scan_id are settled in the write phase, under the write lock."""
+    The verdict and a retried client_scan_id are settled in the write phase
+    (``store_scan``), under the write lock."""
     actor.require(Role.INSPECTOR, action="post scans")
     return judge_check(db, request, settings=settings, now=now)
 
@@ -466,19 +455,20 @@ def settle(db: DirectConnection, judged: JudgedScan, *, settings: Settings
     # Another scan of the item being stored right now is waited for, not missed. Every
     # scan with a place joins the item's clone frontier (keep_for_clone_check), read
     # here before the scan is stored.
-    db.serialize(_lock_name(judged.item.key))
+    db.serialize(clone_frontier.lock_name(judged.item.key))
     point = verdicts.ScanPoint(judged.request.latitude, judged.request.longitude,
                                judged.scanned_at)
     # A scan whose time is not known (clock_skew) cannot imply a travel speed; an
     # unknown code's verdict needs none.
     judging = judged.item.batch is not None and "clock_skew" not in judged.input_flags
-    judged.frontier = read_frontier(db, judged.item.key, point, settings=settings,
-                                    find_speed=judging)
+    judged.frontier = clone_frontier.read(db, judged.item.key, point, settings=settings,
+                                          find_speed=judging)
     others: list[verdicts.ScanPoint] = []
     highest: float | None = None
     if judging:
         if judged.frontier.too_late:
-            others = _nearby_scans(db, judged.item.key, judged.scanned_at, settings)
+            others = clone_frontier.nearby_scans(db, judged.item.key, judged.scanned_at,
+                                                 settings)
         else:
             highest = judged.frontier.comparison.highest_speed_kmh
     return verdicts.judge(other_scans=others, place=judged.place,
@@ -506,189 +496,13 @@ def _earlier(db: DirectConnection, actor: Actor, client_scan_id: str
     return with_ids(dict(row[0]), row[1], row[2]) if row else None
 
 
-def _nearby_scans(db: DirectConnection, key: str, at: dt.datetime, settings: Settings
-                  ) -> list[verdicts.ScanPoint]:
-    window = _window(settings)
-    rows = db.rows(_NEARBY, {"key": key, "since": at - window, "until": at + window})
-    return [verdicts.ScanPoint(lat, lon, when) for lat, lon, when in rows]
-
-
-# --- the clone frontier ----------------------------------------------------------------
-#
-# The travel-speed rule compares a scan with every other scan of its item within reach
-# in time; read from ``scans``, a code scanned thousands of times (a copied label) would
-# make each of its scans slower. ``clone_frontier`` keeps, per item, the few scans that
-# can still decide the rule (tracker.domain.verdicts, above compare_kept): a scan
-# arriving in time order reads the item's live rows (superseded_at IS NULL) only, and
-# then supersedes those it can be reached from and adds its own. A superseded row is
-# kept LATE_GRACE longer, so a scan up to LATE_GRACE late finds the scans that were
-# live at its time (a row superseded after that time; the rows of later scans are all
-# there). A scan later than that reads the item's scans from ``scans`` as before.
-#
-# Who can be late: the public page's checks carry the page's server time and take a
-# position for at most web.public.POSITION_TOKEN_SECONDS (a quarter of an hour, within
-# LATE_GRACE); a device's clock may run MAX_CLOCK_AHEAD fast. Only an authenticated
-# inspector can send a time further back (an offline queue), so only inspectors can
-# make a scan read an item's scans without bound.
-#
-# Invariants, per item: every positioned scan no older than the latest's time less
-# the window and LATE_GRACE has a row unless it was superseded more than LATE_GRACE
-# before the latest scan's time; ``superseded_at`` is always the time of a stored scan
-# that can be reached from the row's; the latest scan's row is live; all rows carry the
-# speed limit they were compared with. An item with scans but no rows (scans stored before
-# migration 0010, or by other means), or with rows of another speed limit, starts again
-# from its recent scans (start_frontier: once per item, a cost in proportion to them).
-# Every change happens under the item's serialize lock, in the scan's transaction.
-
-# How late a scan may arrive and still be judged from the frontier.
-LATE_GRACE = dt.timedelta(hours=1)
-
-_kept = table(CloneFrontier).c
-_KEPT_COLUMNS = (_kept.id, _kept.latitude, _kept.longitude, _kept.scanned_at,
-                 _kept.superseded_at, _kept.clone_speed_kmh)
-_LIVE = Prepared(select(*_KEPT_COLUMNS).where(_kept.key == bindparam("key"),
-                                              _kept.superseded_at.is_(None)))
-_SUPERSEDED_AFTER = Prepared(select(*_KEPT_COLUMNS).where(
-    _kept.key == bindparam("key"), _kept.superseded_at > bindparam("after")))
-_ALL_KEPT = Prepared(select(*_KEPT_COLUMNS).where(_kept.key == bindparam("key")))
-_LATEST = Prepared(select(_scan.scanned_at)
-                   .where(_scan.key == bindparam("key"), _scan.latitude.is_not(None))
-                   .order_by(_scan.scanned_at.desc()).limit(1))
-_KEEP = Prepared(insert(table(CloneFrontier)), columns=(
-    "key", "scan_id", "latitude", "longitude", "scanned_at", "superseded_at",
-    "clone_speed_kmh"))
-_SUPERSEDE = Prepared(update(table(CloneFrontier)).where(_kept.id == bindparam("id"))
-                      .values(superseded_at=bindparam("at")))
-_FORGET = Prepared(delete(table(CloneFrontier)).where(
-    _kept.key == bindparam("key"), _kept.superseded_at < bindparam("before")))
-_FORGET_ALL = Prepared(delete(table(CloneFrontier)).where(_kept.key == bindparam("key")))
-# An item's recent scans in time order: what its frontier starts from.
-_RECENT = Prepared(select(_scan.id, _scan.latitude, _scan.longitude, _scan.scanned_at)
-                   .where(_scan.key == bindparam("key"), _scan.latitude.is_not(None),
-                          _scan.scanned_at >= bindparam("since"))
-                   .order_by(_scan.scanned_at, _scan.id))
-
-
-@dataclass
-class Frontier:
-    """What the write phase read of an item's frontier for one scan."""
-
-    comparison: verdicts.Comparison
-    # The scan came in time order after other rows: it forgets those superseded long
-    # enough ago.
-    forget: bool
-    # Too late for the frontier to judge it: the judgement reads ``scans``.
-    too_late: bool
-    # The scan needs a row of its own (not when older than every row could be needed).
-    keep: bool
-
-
-def _window(settings: Settings) -> dt.timedelta:
-    """How far apart in time two scans can imply a speed above the limit."""
-    return dt.timedelta(hours=MAX_SURFACE_KM / settings.clone_speed_kmh)
-
-
-def _kept_scans(rows: list[tuple[Any, ...]]) -> list[verdicts.KeptScan]:
-    return [verdicts.KeptScan(row_id, verdicts.ScanPoint(lat, lon, at), superseded)
-            for row_id, lat, lon, at, superseded, _speed in rows]
-
-
-def read_frontier(db: DirectConnection, key: str, point: verdicts.ScanPoint, *,
-                  settings: Settings, find_speed: bool = True) -> Frontier:
-    """The item's frontier compared with a new scan (not stored yet; ``find_speed``:
-    the highest speed it implies is needed); the caller holds the item's serialize
-    lock. May start the item's rows again (module note)."""
-    speed, at = settings.clone_speed_kmh, point.at
-    window = _window(settings)
-    live = db.rows(_LIVE, {"key": key})
-    if not live or any(row[5] != speed for row in live):
-        latest = db.first(_LATEST, {"key": key})
-        if live or (latest is not None and latest[0] >= at - window - LATE_GRACE):
-            start_frontier(db, key, max(latest[0], at) if latest is not None else at,
-                           settings=settings)
-            live = db.rows(_LIVE, {"key": key})
-    newest = max((row[3] for row in live), default=None)
-    if newest is None or at >= newest:
-        rows, forget, too_late = live, newest is not None, False
-    elif at >= newest - LATE_GRACE:
-        rows = live + db.rows(_SUPERSEDED_AFTER, {"key": key, "after": at})
-        forget, too_late = False, False
-    else:
-        # Too late: the comparison only decides what the scan supersedes, and what
-        # supersedes it; the judgement reads the item's scans.
-        rows, forget, too_late = db.rows(_ALL_KEPT, {"key": key}), False, True
-    keep = newest is None or at >= newest - window - LATE_GRACE
-    return Frontier(verdicts.compare_kept(point, _kept_scans(rows), speed,
-                                          find_speed=find_speed and not too_late),
-                    forget, too_late, keep)
-
-
-def start_frontier(db: DirectConnection, key: str, newest: dt.datetime, *,
-                   settings: Settings) -> None:
-    """Build the item's frontier afresh from its stored scans, as if they had arrived
-    in time order (``newest``: the latest time the item's rows must serve, at least its
-    latest scan's). The caller holds the item's serialize lock; also for a bulk load
-    of scans (bench/scan_bench.py)."""
-    speed, window = settings.clone_speed_kmh, _window(settings)
-    db.run(_FORGET_ALL, {"key": key})
-    live: dict[int, verdicts.KeptScan] = {}
-    rows: list[dict[str, Any]] = []
-    for scan_id, lat, lon, at in db.rows(_RECENT, {"key": key,
-                                                   "since": newest - window - LATE_GRACE}):
-        point = verdicts.ScanPoint(lat, lon, at)
-        comparison = verdicts.compare_kept(point, live.values(), speed, find_speed=False)
-        for gone in comparison.supersede:
-            old = live.pop(gone).point
-            rows.append({"key": key, "scan_id": gone, "latitude": old.lat,
-                         "longitude": old.lon, "scanned_at": old.at, "superseded_at": at,
-                         "clone_speed_kmh": speed})
-        if comparison.superseded_at is None:
-            live[scan_id] = verdicts.KeptScan(scan_id, point, None)
-        else:
-            rows.append({"key": key, "scan_id": scan_id, "latitude": lat, "longitude": lon,
-                         "scanned_at": at, "superseded_at": comparison.superseded_at,
-                         "clone_speed_kmh": speed})
-    rows = [row for row in rows if row["superseded_at"] >= newest - LATE_GRACE] + [
-        {"key": key, "scan_id": scan_id, "latitude": kept.point.lat,
-         "longitude": kept.point.lon, "scanned_at": kept.point.at, "superseded_at": None,
-         "clone_speed_kmh": speed} for scan_id, kept in live.items()]
-    _run_many(db, _KEEP, rows)
-
-
-def _run_many(db: DirectConnection, statement: Prepared, rows: list[dict[str, Any]]
-              ) -> None:
-    """One statement for many rows in one batch (DirectConnection runs one at a time):
-    after an item starts again from its scans there may be thousands."""
-    if len(rows) == 1:
-        db.run(statement, rows[0])
-    elif rows:
-        form = statement.form(db.dialect)
-        db.driver.cursor().executemany(form.sql, [form.parameters(row) for row in rows])
-
-
 def keep_for_clone_check(db: DirectConnection, judged: JudgedScan, scan_id: int, *,
                          settings: Settings) -> None:
-    """Add a stored scan with a position to its item's frontier, in the transaction
-    that stored it, after ``settle`` (the public page's ``add_position`` and
-    ``store_scan``)."""
-    frontier = judged.frontier
-    if frontier is None:
+    """Add a stored scan to its item's clone frontier, in the transaction that stored
+    it, after ``settle`` compared it (``store_scan``, the public page's
+    ``add_position``)."""
+    if judged.frontier is None:
         raise RuntimeError("settle reads the clone frontier before a scan is kept in it")
-    point = verdicts.ScanPoint(judged.request.latitude, judged.request.longitude,
-                               judged.scanned_at)
-    if not frontier.keep:
-        return
-    _run_many(db, _SUPERSEDE, [{"id": row_id, "at": point.at}
-                               for row_id in frontier.comparison.supersede])
-    db.run(_KEEP, {"key": judged.item.key, "scan_id": scan_id, "latitude": point.lat,
-                   "longitude": point.lon, "scanned_at": point.at,
-                   "superseded_at": frontier.comparison.superseded_at,
-                   "clone_speed_kmh": settings.clone_speed_kmh})
-    # Rows are superseded only here: forgetting the old ones each time some are keeps
-    # their number bounded without a statement for scans that supersede none.
-    if frontier.forget and frontier.comparison.supersede:
-        db.run(_FORGET, {"key": judged.item.key, "before": point.at - LATE_GRACE})
-
-
-def _lock_name(key: str) -> str:
-    return f"scans of {key}"
+    clone_frontier.keep(db, key=judged.item.key, point=verdicts.ScanPoint(
+        judged.request.latitude, judged.request.longitude, judged.scanned_at),
+        frontier=judged.frontier, scan_id=scan_id, settings=settings)

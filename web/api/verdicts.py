@@ -7,7 +7,7 @@ from typing import Any, cast
 from flask import Response, g, jsonify
 from sqlalchemy import select
 
-from tracker.db import direct_connection, write_transaction
+from tracker.db import write_transaction
 from tracker.models import Role, Scan, Violation
 from tracker.services import custody, scans, trace, violations
 from tracker.services.auth import Actor
@@ -15,7 +15,7 @@ from web.api import bp, render
 from web.api.masterdata import created
 from web.api.schemas import models
 from web.api.schemas.contract import operation
-from web.db import engine, get_session, settings
+from web.db import get_session, settings
 
 
 @bp.post("/scans")
@@ -27,13 +27,8 @@ def post_scan(body: models.ScanIn) -> Response:
         code=body.code, latitude=body.latitude, longitude=body.longitude,
         accuracy_m=body.accuracy_m, scanned_at=body.scanned_at,
         client_scan_id=body.client_scan_id, device_id=body.device_id)
-    # Judge first (its reads need no transaction of their own), then hold the write
-    # lock only to store the result; the scan path runs its statements on the driver
-    # (no ORM session).
-    with direct_connection(engine()) as db:
-        judged = scans.judge_scan(db, scan_request, actor=g.actor, settings=settings())
-        with write_transaction(db):
-            answer = scans.store_scan(db, judged, actor=g.actor, settings=settings())
+    answer = scans.record_scan(get_session(), scan_request, actor=g.actor,
+                               settings=settings())
     return created(answer)
 
 
