@@ -456,7 +456,15 @@ def test_two_worker_processes_deliver_each_notification_once(db, database_url, t
     assert len(counts) == notifications
     assert set(counts.values()) == {1}
     with make_session_factory(db)() as session:
-        assert count(session, WebhookAttempt) == notifications
+        # One answered attempt per delivery; an attempt that got no answer (the loaded
+        # machine's receiver refusing a connection for a moment) is recorded and retried,
+        # which is not a second delivery.
+        answered = collections.Counter(session.scalars(select(WebhookAttempt.delivery_id)
+                                                       .where(WebhookAttempt.status_code == 200)))
+        unanswered = session.scalars(select(WebhookAttempt.error).where(
+            WebhookAttempt.status_code.is_(None))).all()
+        assert len(answered) == notifications and set(answered.values()) == {1}
+        assert all(unanswered) and len(unanswered) <= notifications // 100, unanswered
         assert session.scalar(select(func.count()).where(
             WebhookDelivery.status == DeliveryStatus.DELIVERED)) == notifications
     for n in range(2):  # neither worker failed along the way
