@@ -164,7 +164,8 @@ def same_work_app() -> Flask:
 
     statements = {name: prepared(statement) for name, statement in [
         ("item", scans._ITEM), ("handoffs", scans._HANDOFFS), ("live", clone_frontier._LIVE),
-        ("latest", scans._LATEST), ("keep", scans._KEEP), ("forget", scans._FORGET),
+        ("latest", clone_frontier._LATEST), ("keep", clone_frontier._KEEP),
+        ("forget", clone_frontier._FORGET),
         ("earlier", scans._EARLIER), ("scan", scans._INSERT_SCAN),
         ("set_violation", scans._SET_VIOLATION), ("upsert", violations._UPSERT),
         ("audit", violations._INSERT_AUDIT)]}
