@@ -1,5 +1,6 @@
-"""``tracker serve`` run as a real process on the test database, and a small HTTP client
-for the threads that load it (the concurrency and backup tests)."""
+"""``tracker`` run as a real process on the test database (the server, the webhook
+worker), and a small HTTP client for the threads that load it (the concurrency, backup,
+crash and webhook tests)."""
 
 from __future__ import annotations
 
@@ -24,34 +25,47 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def spawn(args: list[str], database_url: str, folder: Path, name: str,
+          **env: str) -> subprocess.Popen[bytes]:
+    """``tracker ARGS`` as a process of its own group (``os.killpg`` takes its workers
+    and helpers with it) on the test database; its output in ``folder/name.log``."""
+    environment = {**os.environ, "TRACKER_DATABASE_URL": database_url,
+                   "TRACKER_DL_BASE": DL_BASE, **env}
+    with open(folder / f"{name}.log", "ab") as log:
+        return subprocess.Popen([*tracker_command(), *args], env=environment, cwd=folder,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def wait_answering(base: str, process: subprocess.Popen[bytes], log_path: Path,
+                   timeout: float = 60.0) -> None:
+    """Until the server at ``base`` answers ``/healthz``; its log if it exits or is
+    still silent after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"tracker serve exited with {process.returncode}:\n"
+                                 f"{log_path.read_text(errors='replace')}")
+        with contextlib.suppress(OSError):
+            if call(base, "GET", "/healthz")[0] == 200:
+                return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"tracker serve did not answer within {timeout:.0f} s:\n"
+                                 f"{log_path.read_text(errors='replace')}")
+        time.sleep(0.1)
+
+
 @contextlib.contextmanager
 def tracker_serve(database_url: str, folder: Path, *, workers: int = 2, threads: int = 4,
                   name: str = "server") -> Iterator[str]:
     """A ``tracker serve`` process on a free port; its base URL. Its log goes to
     ``folder/name.log`` and is shown if it fails to start."""
     port = free_port()
-    log_path = folder / f"{name}.log"
-    env = {**os.environ, "TRACKER_DATABASE_URL": database_url, "TRACKER_DL_BASE": DL_BASE,
-           "TRACKER_HELPER_PROCESSES": "0"}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [*tracker_command(), "serve", "--port", str(port), "--workers", str(workers),
-             "--threads", str(threads)], env=env, cwd=folder, stdout=log,
-            stderr=subprocess.STDOUT)
+    process = spawn(["serve", "--port", str(port), "--workers", str(workers),
+                     "--threads", str(threads)], database_url, folder, name,
+                    TRACKER_HELPER_PROCESSES="0")
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"tracker serve exited with {process.returncode}:\n"
-                                     f"{log_path.read_text(errors='replace')}")
-            with contextlib.suppress(OSError):
-                if call(base, "GET", "/healthz")[0] == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise AssertionError(f"tracker serve did not answer within 60 s:\n"
-                                     f"{log_path.read_text(errors='replace')}")
-            time.sleep(0.1)
+        wait_answering(base, process, folder / f"{name}.log")
         yield base
     finally:
         process.terminate()

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, func, select, text
 
 from tests.conftest import DL_BASE, tracker_command
 from tests.integration.network import GTIN, build
-from tests.integration.served import call, free_port
+from tests.integration.served import call, free_port, spawn, wait_answering
 from tracker import migrate
 from tracker.config import Settings
 from tracker.db import make_engine, make_session_factory, write_transaction
@@ -90,17 +90,13 @@ def killed_mid_write(url: str, engine: Engine, folder: Path, method: str, path: 
     """Start ``tracker serve``, send the request, and once it is writing SIGKILL the
     server's whole process group. Fails if the request was answered first."""
     port = free_port()
-    env = {**os.environ, "TRACKER_DATABASE_URL": url, "TRACKER_DL_BASE": DL_BASE,
-           "TRACKER_MAX_BATCH_QUANTITY": "1000000"}
     log_path = folder / "server.log"
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(
-            [*tracker_command(), "serve", "--port", str(port), "--workers", "1"], env=env,
-            cwd=folder, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = spawn(["serve", "--port", str(port), "--workers", "1"], url, folder, "server",
+                   TRACKER_MAX_BATCH_QUANTITY="1000000")
     base = f"http://127.0.0.1:{port}"
     answer: list[Any] = []
     try:
-        _wait_for(lambda: _answers(base), server, log_path, "to answer")
+        wait_answering(base, server, log_path)
         sender = threading.Thread(target=lambda: answer.append(_send(base, method, path,
                                                                      body, token)))
         sender.start()
@@ -114,13 +110,6 @@ def killed_mid_write(url: str, engine: Engine, folder: Path, method: str, path: 
     sender.join(timeout=60)
     assert answer and isinstance(answer[0], OSError), (
         f"the request was answered before the kill ({answer}): give it more work")
-
-
-def _answers(base: str) -> bool:
-    try:
-        return call(base, "GET", "/healthz")[0] == 200
-    except OSError:
-        return False
 
 
 def _send(base: str, method: str, path: str, body: Any, token: str) -> Any:

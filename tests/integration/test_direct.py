@@ -207,3 +207,14 @@ def test_a_connection_goes_back_to_the_pool_as_it_came(db: Engine) -> None:
         assert driver.autocommit is False
     with db.connect() as connection:
         assert connection.execute(select(_scan.id).where(_scan.key == "back")).all()
+
+
+def test_many_rows_run_in_one_batch_land_as_one_by_one(db: Engine) -> None:
+    rows = [values(client_scan_id=f"many-{n}", key="many") for n in range(3)]
+    with direct_connection(db) as direct, write_transaction(direct):
+        direct.run_many(Prepared(insert(table(Scan)), columns=COLUMNS), rows)
+        direct.run_many(Prepared(insert(table(Scan)), columns=COLUMNS), [])
+    with db.connect() as connection:
+        stored = connection.execute(select(_scan.client_scan_id, _scan.scanned_at)
+                                    .where(_scan.key == "many").order_by(_scan.id)).all()
+    assert stored == [(f"many-{n}", AT) for n in range(3)]

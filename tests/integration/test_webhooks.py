@@ -25,9 +25,8 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
-from tests.conftest import DL_BASE, tracker_command
 from tests.integration.network import Network, build
-from tests.integration.served import call, free_port
+from tests.integration.served import call, free_port, spawn, wait_answering
 from tracker.config import Settings
 from tracker.db import make_session_factory, write_transaction
 from tracker.models import (
@@ -361,24 +360,14 @@ def test_notify_refuses_an_event_type_the_contract_lacks(session):
 
 def _spawn(args: list[str], database_url: str, folder: Path, name: str,
            **env: str) -> subprocess.Popen[bytes]:
-    environment = {**os.environ, "TRACKER_DATABASE_URL": database_url,
-                   "TRACKER_DL_BASE": DL_BASE, "TRACKER_HELPER_PROCESSES": "0", **env}
-    with open(folder / f"{name}.log", "ab") as log:
-        return subprocess.Popen([*tracker_command(), *args], env=environment, cwd=folder,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return spawn(args, database_url, folder, name, TRACKER_HELPER_PROCESSES="0", **env)
 
 
 def _serve(database_url: str, folder: Path, port: int, **env: str) -> subprocess.Popen[bytes]:
     process = _spawn(["serve", "--port", str(port), "--workers", "2", "--threads", "2"],
                      database_url, folder, "server", **env)
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, (folder / "server.log").read_text(errors="replace")
-        with contextlib.suppress(OSError):
-            if call(f"http://127.0.0.1:{port}", "GET", "/healthz")[0] == 200:
-                return process
-        assert time.monotonic() < deadline, (folder / "server.log").read_text(errors="replace")
-        time.sleep(0.1)
+    wait_answering(f"http://127.0.0.1:{port}", process, folder / "server.log")
+    return process
 
 
 def wait_until(engine: Engine, condition: Any, timeout: float = 60.0) -> None:

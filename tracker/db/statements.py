@@ -141,6 +141,14 @@ class DirectConnection:
         form = statement.form(self.dialect)
         self.driver.execute(form.sql, form.parameters(parameters or {}))
 
+    def run_many(self, statement: Prepared, rows: Sequence[dict[str, Any]]) -> None:
+        """``run`` for many rows in one batch of the driver's (``executemany``)."""
+        if len(rows) == 1:
+            self.run(statement, rows[0])
+        elif rows:
+            form = statement.form(self.dialect)
+            self.driver.cursor().executemany(form.sql, [form.parameters(r) for r in rows])
+
     @classmethod
     @contextlib.contextmanager
     def for_session(cls, session: Session) -> Iterator[DirectConnection]:

@@ -176,18 +176,7 @@ def start(db: DirectConnection, key: str, newest: dt.datetime, *,
         {"key": key, "scan_id": scan_id, "latitude": kept.point.lat,
          "longitude": kept.point.lon, "scanned_at": kept.point.at, "superseded_at": None,
          "clone_speed_kmh": speed} for scan_id, kept in live.items()]
-    _run_many(db, _KEEP, rows)
-
-
-def _run_many(db: DirectConnection, statement: Prepared, rows: list[dict[str, Any]]
-              ) -> None:
-    """One statement for many rows in one batch (DirectConnection runs one at a time):
-    after an item starts again from its scans there may be thousands."""
-    if len(rows) == 1:
-        db.run(statement, rows[0])
-    elif rows:
-        form = statement.form(db.dialect)
-        db.driver.cursor().executemany(form.sql, [form.parameters(row) for row in rows])
+    db.run_many(_KEEP, rows)
 
 
 def keep(db: DirectConnection, *, key: str, point: verdicts.ScanPoint, frontier: Frontier,
@@ -196,7 +185,7 @@ def keep(db: DirectConnection, *, key: str, point: verdicts.ScanPoint, frontier:
     that stored it, after ``read`` compared it (``frontier``)."""
     if not frontier.keep:
         return
-    _run_many(db, _SUPERSEDE, [{"id": row_id, "at": point.at}
+    db.run_many(_SUPERSEDE, [{"id": row_id, "at": point.at}
                                for row_id in frontier.comparison.supersede])
     db.run(_KEEP, {"key": key, "scan_id": scan_id, "latitude": point.lat,
                    "longitude": point.lon, "scanned_at": point.at,

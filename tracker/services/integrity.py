@@ -193,49 +193,50 @@ def check_custody(session: Session) -> Check:
 # --- batches and evidence ------------------------------------------------------------
 
 
+def _counted(session: Session, parent_id: Any, stored: Any, reference: Any,
+             *where: Any) -> tuple[list[Any], list[Any]]:
+    """Each parent's stored count beside the rows that refer to it (``reference``, with
+    ``where``): (id, stored, counted) in id order; and the referred ids that are no
+    parent, with their rows' count."""
+    counted = (select(reference.label("parent"), func.count().label("n")).where(*where)
+               .group_by(reference).subquery())
+    rows = session.execute(
+        select(parent_id, stored, func.coalesce(counted.c.n, 0))
+        .outerjoin(counted, counted.c.parent == parent_id).order_by(parent_id)).all()
+    orphans = session.execute(select(counted.c.parent, counted.c.n).where(
+        ~select(parent_id).where(parent_id == counted.c.parent).exists())).all()
+    return list(rows), list(orphans)
+
+
 def check_batches(session: Session) -> Check:
     problems = _Problems()
-    serials = table(Serial).c
-    issued = (select(serials.batch_id, func.count().label("n")).group_by(serials.batch_id)
-              .subquery())
-    batches = total = 0
-    for batch_id, quantity, count in session.execute(
-            select(Batch.id, Batch.quantity, func.coalesce(issued.c.n, 0))
-            .outerjoin(issued, issued.c.batch_id == Batch.id).order_by(Batch.id)):
-        batches += 1
-        total += count
+    rows, orphans = _counted(session, Batch.id, Batch.quantity, table(Serial).c.batch_id)
+    for batch_id, quantity, count in rows:
         if count != quantity:
             problems.add(f"batch {batch_id} says {quantity:,} serials but {count:,} are "
                          "issued in it")
-    for batch_id, count in session.execute(
-            select(issued.c.batch_id, issued.c.n)
-            .where(~select(Batch.id).where(Batch.id == issued.c.batch_id).exists())):
+    for batch_id, count in orphans:
         problems.add(f"{count:,} serials belong to batch {batch_id}, which does not exist")
-    return problems.check("batches", f"{batches:,} batches hold their {total:,} serials")
+    total = sum(count for _id, _quantity, count in rows)
+    return problems.check("batches", f"{len(rows):,} batches hold their {total:,} serials")
 
 
 def check_evidence(session: Session) -> Check:
     problems = _Problems()
-    scans = table(Scan).c
-    linked = (select(scans.violation_id, func.count().label("n"))
-              .where(scans.violation_id.is_not(None)).group_by(scans.violation_id).subquery())
-    violations = total = 0
-    for violation_id, scan_count, count in session.execute(
-            select(Violation.id, Violation.scan_count, func.coalesce(linked.c.n, 0))
-            .outerjoin(linked, linked.c.violation_id == Violation.id).order_by(Violation.id)):
-        violations += 1
-        total += count
+    link = table(Scan).c.violation_id
+    rows, orphans = _counted(session, Violation.id, Violation.scan_count, link,
+                             link.is_not(None))
+    for violation_id, scan_count, count in rows:
         if count != scan_count:
             problems.add(f"violation {violation_id} counts {scan_count:,} scans but "
                          f"{count:,} scans are its evidence")
-    for violation_id, count in session.execute(
-            select(linked.c.violation_id, linked.c.n)
-            .where(~select(Violation.id).where(Violation.id == linked.c.violation_id)
-                   .exists())):
+    for violation_id, count in orphans:
         problems.add(f"{count:,} scans are evidence of violation {violation_id}, which does "
                      "not exist")
-    return problems.check("evidence", f"{violations:,} violations count their {total:,} "
+    total = sum(count for _id, _stored, count in rows)
+    return problems.check("evidence", f"{len(rows):,} violations count their {total:,} "
                                       "evidence scans")
+
 
 
 # --- receipt rollups -----------------------------------------------------------------
