@@ -6,10 +6,12 @@ from flask import Blueprint, render_template
 from sqlalchemy import func, select
 
 from tracker.models import Party, Role, Territory, User
+from web import admin_webhooks
 from web.auth import role_required
 from web.db import get_session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.register_blueprint(admin_webhooks.bp)  # /admin/webhooks
 
 
 @bp.get("/")

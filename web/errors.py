@@ -29,6 +29,7 @@ HTTP_CODES = {
     405: "method_not_allowed",
     413: "too_large",
     415: "unsupported_media_type",
+    501: "not_implemented",
 }
 
 
@@ -40,6 +41,10 @@ def status_for(exc: errors.TrackerError) -> int:
 
 
 def error_response(status: int, code: str, message: str, details: object = None) -> Response:
+    # Imported here: web.api imports this module. Under /api/v1/epcis, GS1's binding rules.
+    from web.api.epcis_binding import problem_response, wants_problem
+    if wants_problem():
+        return problem_response(status, code, message, details)
     body: dict[str, object] = {"code": code, "message": message}
     if details is not None:
         body["details"] = details

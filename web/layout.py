@@ -14,9 +14,11 @@ from tracker.models import Role
 NAVIGATION: dict[Role, list[tuple[str, Any]]] = {
     Role.COMPLIANCE: [("compliance.home", _l("Overview")),
                       ("compliance.queue", _l("Violations")),
-                      ("reports.overview", _l("Reports"))],
+                      ("reports.overview", _l("Reports")),
+                      ("admin.webhooks.index", _l("Webhooks"))],
     Role.ADMIN: [("admin.home", _l("Administration")), ("compliance.home", _l("Overview")),
-                 ("compliance.queue", _l("Violations")), ("reports.overview", _l("Reports"))],
+                 ("compliance.queue", _l("Violations")), ("reports.overview", _l("Reports")),
+                 ("admin.webhooks.index", _l("Webhooks"))],
     Role.DISTRIBUTOR: [("portal.home", _l("My distribution"))],
     Role.INSPECTOR: [("scanner.app", _l("Scanner")), ("inspector.home", _l("My scans"))],
 }

@@ -84,3 +84,40 @@ def test_receipts_recorded_before_the_rollups_are_counted_into_them(tmp_path):
             "SELECT party_id, key, at, previous_at FROM repeat_receipts")
         ).all() == [("p", "01/1/21/a", "2026-03-05 10:00:00", "2026-03-02 10:00:00")]
     engine.dispose()
+
+
+def test_stored_events_get_their_query_fields_and_class_roles(tmp_path):
+    """Events stored before 0015 are found by the new query parameters after it."""
+    import json
+
+    from tests.unit.test_epcis import TRANSFORMATION_EVENT_ALL_FIELDS
+    from tracker.domain.epcis import normalise_event, query_fields
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'q.db'}")
+    config = migrate.alembic_config(engine.url.render_as_string(hide_password=False))
+    command.upgrade(config, "0014")
+    document = normalise_event(TRANSFORMATION_EVENT_ALL_FIELDS).document
+    classes = sorted({q["epcClass"] for k in ("inputQuantityList", "outputQuantityList")
+                      for q in document[k]})
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO events (id, event_hash, event_id, event_type, event_time, "
+            "event_timezone_offset, record_time, origin, document) VALUES (1, 'h', 'e', "
+            "'TransformationEvent', '2026-01-01 00:00:00', '+00:00', '2026-01-01 00:00:00', "
+            "'capture', :document)"), {"document": json.dumps(document)})
+        connection.execute(text("INSERT INTO event_epcs VALUES (1, :key, 'quantity')"),
+                           [{"key": key} for key in classes])
+    command.upgrade(config, "head")
+    with engine.connect() as connection:
+        fields = connection.execute(text(
+            "SELECT name, value FROM event_fields WHERE event_pk = 1 ORDER BY name, value")).all()
+        roles = connection.execute(text(
+            "SELECT role, count(*) FROM event_epcs GROUP BY role ORDER BY role")).all()
+    assert fields == sorted((name, value) for name, value, _, _ in query_fields(document))
+    assert ("transformationID", document["transformationID"]) in fields
+    assert roles == [("in_class", 3), ("out_class", 3)]
+    command.downgrade(config, "0014")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT role, count(*) FROM event_epcs GROUP BY role")
+                                  ).all() == [("quantity", 3)]
+    engine.dispose()

@@ -1412,7 +1412,8 @@ def test_every_identifier_is_indexed_once_with_its_role() -> None:
     )
     transformation = TRANSFORMATION_EVENT_ALL_FIELDS
     roles = [role for _, role in normalise_event(transformation).epcs]
-    assert roles == ["input"] * 2 + ["output"] * 4 + ["quantity"] * 3
+    # The same classes in and out keep both roles (MATCH_inputEPCClass, MATCH_outputEPCClass).
+    assert roles == ["input"] * 2 + ["output"] * 4 + ["in_class"] * 3 + ["out_class"] * 3
 
 
 def test_error_declaration_is_kept_with_its_reason_as_a_word() -> None:

@@ -43,9 +43,18 @@ from tests.integration.network import GTIN, build, distributor
 from tests.pages import sign_in
 from tracker.db import make_session_factory
 from tracker.domain.gs1 import gs1_check_digit
-from tracker.models import ApiToken, CustodyMove, Event, User, Violation, WebhookDelivery
-from tracker.services import custody, issuing, webhooks
+from tracker.models import (
+    ApiToken,
+    CustodyMove,
+    Event,
+    EventEPC,
+    User,
+    Violation,
+    WebhookDelivery,
+)
+from tracker.services import custody, epcis_queries, epcis_subscriptions, issuing, webhooks
 from tracker.services.auth import SYSTEM, create_user, hash_password, issue_token
+from tracker.services.events import epc_uri
 
 # --- identities ---------------------------------------------------------------------
 
@@ -108,8 +117,18 @@ class World:
     event_other: str = ""  # an event A took no part in
     capture_job: int = 0
     webhook: int = 0  # subscribed to violation.opened before the scans
+    query: str = ""  # a named EPCIS query
+    subscription: str = ""  # a stream subscription to it
     delivery: int = 0  # one of its deliveries
     fresh: Iterator[int] = field(default_factory=lambda: count(1))
+
+    def epc_a(self) -> str:
+        """An item the event that shipped to A names, as the resources list it."""
+        with self.session() as session:
+            key = session.scalar(select(EventEPC.key).join(
+                Event, Event.id == EventEPC.event_pk).where(Event.event_id == self.event_a,
+                                                            EventEPC.role == "epc").limit(1))
+        return epc_uri(key)
 
     @property
     def event_other_quoted(self) -> str:
@@ -154,6 +173,19 @@ class World:
             custody.pack(session, party=PARTY_A, container=sscc, codes=[serial],
                          actor=distributor(PARTY_A))
         return sscc, serial
+
+    def fresh_query(self) -> str:
+        with self.session() as session, session.begin():
+            return epcis_queries.create_query(
+                session, name=f"matrix-{self.next()}", query={"EQ_bizStep": ["shipping"]},
+                actor=SYSTEM).name
+
+    def fresh_subscription(self) -> str:
+        with self.session() as session, session.begin():
+            found, _secret = epcis_subscriptions.create_subscription(
+                session, self.query, dest=f"https://hooks.example.com/q{self.next()}",
+                stream=True, actor=SYSTEM)
+            return found.subscription.subscription_id
 
     def fresh_webhook(self) -> int:
         with self.session() as session, session.begin():
@@ -230,6 +262,8 @@ def build_world(db: Any, settings: Any, client: Any) -> World:
                   users=users, serials=net.serials, batch_id=net.batch_id)
     s = net.serials
     world.webhook = world.fresh_webhook()
+    world.query = world.fresh_query()
+    world.subscription = world.fresh_subscription()
     with factory() as session, session.begin():
         shipped = custody.record_shipment(session, from_party="brand", to_party=PARTY_A,
                                           codes=s[0:4], actor=SYSTEM)
@@ -402,6 +436,56 @@ ROWS: list[Row] = [
     Row("GET", f"{V}/epcis/events", api(200, *STAFF, *DISTRIBUTORS), get(f"{V}/epcis/events")),
     Row("GET", f"{V}/epcis/events/<path:event_id>", api(200, *STAFF, "dist_a"),
         get(lambda w: f"{V}/epcis/events/{quote(w.event_a, safe='')}")),
+    Row("GET", f"{V}/epcis/", api(200, *SIGNED_IN), get(f"{V}/epcis/")),  # GS1's discovery
+    Row("GET", f"{V}/epcis/capture", api(200, "admin"), get(f"{V}/epcis/capture")),
+    Row("DELETE", f"{V}/epcis/nextPageToken/<path:token>", api(204, *SIGNED_IN),
+        get(f"{V}/epcis/nextPageToken/abc")),  # whoever holds a token may release it
+    # EPCIS top-level resources: what the reader's events hold (a distributor: its own);
+    # the vocabulary (event types, CBV steps and dispositions) is no secret
+    *(Row("GET", f"{V}/epcis/{name}", api(200, *STAFF, *DISTRIBUTORS), get(f"{V}/epcis/{name}"))
+      for name in ("eventTypes", "epcs", "bizSteps", "bizLocations", "readPoints",
+                   "dispositions")),
+    *(Row("GET", f"{V}/epcis/{name}/<path:value>{tail}",
+          api(200, *STAFF, *DISTRIBUTORS), get(f"{V}/epcis/{name}/{value}{tail}"))
+      for name, value in (("eventTypes", "ObjectEvent"), ("bizSteps", "shipping"),
+                          ("dispositions", "in_transit"))
+      for tail in ("", "/events")),
+    *(Row("GET", f"{V}/epcis/epcs/<path:value>{tail}",
+          api(200, *STAFF, "dist_a", dist_b=404),
+          get(lambda w, tail=tail: f"{V}/epcis/epcs/{quote(w.epc_a(), safe='')}{tail}"))
+      for tail in ("", "/events")),
+    *(Row("GET", f"{V}/epcis/readPoints/<path:value>{tail}",  # of a capture by the admin
+          api(200, *STAFF, dist_a=404, dist_b=404),
+          get(f"{V}/epcis/readPoints/{quote('urn:epc:id:sgln:9506000.00001.0', safe='')}"
+              f"{tail}"))
+      for tail in ("", "/events")),
+    *(Row("GET", f"{V}/epcis/bizLocations/<path:value>{tail}",  # none held: not found
+          api(404, *STAFF, *DISTRIBUTORS),
+          get(f"{V}/epcis/bizLocations/{quote('urn:epc:id:sgln:9506000.00009.0', safe='')}"
+              f"{tail}"))
+      for tail in ("", "/events")),
+    # EPCIS named queries: admin's; compliance and distributors read and run them (a
+    # distributor sees the events it took part in); subscriptions: admin's, compliance reads
+    Row("POST", f"{V}/epcis/queries", api(201, "admin"), lambda w, who: Call(
+        f"{V}/epcis/queries", json={"name": f"m{w.next()}", "query": {}})),
+    Row("GET", f"{V}/epcis/queries", api(200, *STAFF, *DISTRIBUTORS), get(f"{V}/epcis/queries")),
+    Row("GET", f"{V}/epcis/queries/<query_name>", api(200, *STAFF, *DISTRIBUTORS),
+        get(lambda w: f"{V}/epcis/queries/{w.query}")),
+    Row("DELETE", f"{V}/epcis/queries/<query_name>", api(204, "admin"),
+        lambda w, who: Call(f"{V}/epcis/queries/{w.fresh_query()}")),
+    Row("GET", f"{V}/epcis/queries/<query_name>/events", api(200, *STAFF, *DISTRIBUTORS),
+        get(lambda w: f"{V}/epcis/queries/{w.query}/events")),
+    Row("POST", f"{V}/epcis/queries/<query_name>/subscriptions", api(201, "admin"),
+        lambda w, who: Call(f"{V}/epcis/queries/{w.query}/subscriptions", json={
+            "dest": f"https://hooks.example.com/s{w.next()}", "stream": True})),
+    Row("GET", f"{V}/epcis/queries/<query_name>/subscriptions", api(200, *STAFF),
+        get(lambda w: f"{V}/epcis/queries/{w.query}/subscriptions")),
+    Row("GET", f"{V}/epcis/queries/<query_name>/subscriptions/<subscription_id>",
+        api(200, *STAFF),
+        get(lambda w: f"{V}/epcis/queries/{w.query}/subscriptions/{w.subscription}")),
+    Row("DELETE", f"{V}/epcis/queries/<query_name>/subscriptions/<subscription_id>",
+        api(204, "admin"), lambda w, who: Call(
+            f"{V}/epcis/queries/{w.query}/subscriptions/{w.fresh_subscription()}")),
     # field scans: inspectors (their own scans), compliance reads
     Row("POST", f"{V}/scans", api(201, "admin", *INSPECTORS), lambda w, who: Call(
         f"{V}/scans", json={"code": digital_link(w.serials[2]), "latitude": IN_A[0],
@@ -477,6 +561,22 @@ ROWS: list[Row] = [
     Row("POST", "/scan/token", page(201, *INSPECTORS, anonymous=401, disabled_user=401),
         lambda w, who: Call("/scan/token", csrf=True), "session"),
     Row("GET", "/admin/", page(200), get("/admin/"), "session"),
+    # the webhooks pages: admin's; compliance reads
+    Row("GET", "/admin/webhooks", page(200, "compliance"), get("/admin/webhooks"), "session"),
+    Row("POST", "/admin/webhooks", page(302), lambda w, who: Call(
+        "/admin/webhooks", data={"url": "https://hooks.example.com/page",
+                                 "events": "shipment.received"}, csrf=True), "session"),
+    Row("GET", "/admin/webhooks/<int:webhook_id>", page(200, "compliance"),
+        get(lambda w: f"/admin/webhooks/{w.webhook}"), "session"),
+    Row("POST", "/admin/webhooks/<int:webhook_id>/enabled", page(302), lambda w, who: Call(
+        f"/admin/webhooks/{w.webhook}/enabled", data={"enabled": "yes"}, csrf=True),
+        "session"),
+    Row("POST", "/admin/webhooks/<int:webhook_id>/delete", page(302), lambda w, who: Call(
+        f"/admin/webhooks/{w.fresh_webhook()}/delete", data={}, csrf=True), "session"),
+    Row("POST", "/admin/webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver",
+        page(302), lambda w, who: Call(
+            f"/admin/webhooks/{w.webhook}/deliveries/{w.delivery}/redeliver", data={},
+            csrf=True), "session"),
     Row("GET", "/inspector/", page(200, *INSPECTORS), get("/inspector/"), "session"),
     Row("GET", "/portal/", page(200, *DISTRIBUTORS), get("/portal/"), "session"),
     Row("GET", "/compliance/", page(200, "compliance"), get("/compliance/"), "session"),

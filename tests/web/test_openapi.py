@@ -58,12 +58,17 @@ def test_every_success_answer_but_no_content_has_a_described_body(document):
 
 
 def test_every_error_answer_is_the_error_body(document):
-    error = {"$ref": "#/components/schemas/Error"}
-    for item in document["paths"].values():
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    # GS1's EPCIS binding answers RFC 7807 problems (carrying the error member too).
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, item in document["paths"].items():
         for op in item.values():
             for status, answer in op["responses"].items():
                 if status.startswith("4"):
-                    assert answer["content"] == {"application/json": {"schema": error}}
+                    wanted = problem if path.startswith("/epcis") else error
+                    assert answer["content"] == wanted, (path, status)
+    assert document["components"]["schemas"]["Problem"]["properties"]["error"] == {
+        "$ref": "#/components/schemas/ErrorDetail"}
     detail = document["components"]["schemas"]["ErrorDetail"]
     assert detail["required"] == ["code", "message"]
 

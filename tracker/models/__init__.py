@@ -14,7 +14,15 @@ from tracker.models.custody import (
     ShipmentLine,
     ShipmentStatus,
 )
-from tracker.models.epcis import CaptureJob, CaptureStatus, Event, EventEPC
+from tracker.models.epcis import (
+    CaptureJob,
+    CaptureStatus,
+    Event,
+    EventEPC,
+    EventField,
+    ReleasedPageToken,
+)
+from tracker.models.epcis_query import EpcisQuery, QuerySubscription
 from tracker.models.evidence import ScanEvidence
 from tracker.models.party import Party, PartyRole, party_territories
 from tracker.models.product import Product
@@ -60,6 +68,10 @@ __all__ = [
     "CustodyState",
     "Event",
     "EventEPC",
+    "EpcisQuery",
+    "QuerySubscription",
+    "EventField",
+    "ReleasedPageToken",
     "LineStatus",
     "ReceiptDay",
     "RepeatReceipt",

@@ -47,12 +47,12 @@ class Event(Base):
     event_type: Mapped[str] = mapped_column(String(40))
     action: Mapped[str | None] = mapped_column(String(10))
     biz_step: Mapped[str | None] = mapped_column(String(200), index=True)
-    disposition: Mapped[str | None] = mapped_column(String(200))
+    disposition: Mapped[str | None] = mapped_column(String(200), index=True)
     event_time: Mapped[dt.datetime] = mapped_column(index=True)
     event_timezone_offset: Mapped[str] = mapped_column(String(6), default="+00:00")
     record_time: Mapped[dt.datetime] = mapped_column(index=True)
-    read_point: Mapped[str | None] = mapped_column(String(500))
-    biz_location: Mapped[str | None] = mapped_column(String(500))
+    read_point: Mapped[str | None] = mapped_column(String(500), index=True)
+    biz_location: Mapped[str | None] = mapped_column(String(500), index=True)
     # Who recorded it here: 'capture' (EPCIS document or event), 'service' (the tracker's
     # own operations: issuing, /shipments, packing).
     origin: Mapped[str] = mapped_column(String(20), default="capture")
@@ -76,3 +76,34 @@ class EventEPC(Base):
     key: Mapped[str] = mapped_column(String(500), primary_key=True)
     # epc | parent | child | input | output | quantity
     role: Mapped[str] = mapped_column(String(10), primary_key=True)
+
+
+class EventField(Base):
+    """What a query may ask of an event beyond its columns and identifiers (persistent
+    dispositions, error declaration, quantities, sensor data): one row per distinct
+    (name, value), read by ``tracker.domain.epcis.query_fields``. ``number`` is set for
+    quantities, ``moment`` for times."""
+
+    __tablename__ = "event_fields"
+    __table_args__ = (Index("ix_event_fields_name_value", "name", "value"),
+                      Index("ix_event_fields_name_number", "name", "number"),
+                      Index("ix_event_fields_name_moment", "name", "moment"))
+
+    event_pk: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(30), primary_key=True)
+    value: Mapped[str] = mapped_column(String(500), primary_key=True)
+    number: Mapped[float | None]
+    moment: Mapped[dt.datetime | None]
+
+
+class ReleasedPageToken(Base):
+    """A ``nextPageToken`` its client released (``DELETE /epcis/nextPageToken/{token}``):
+    it reads no further page. Kept by digest; a token holds its place itself, so this is
+    all the server keeps of one."""
+
+    __tablename__ = "released_page_tokens"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    released_at: Mapped[created_at]

@@ -46,6 +46,7 @@ from tracker.models import (
     WebhookEndpoint,
     WebhookNotification,
 )
+from tracker.services import epcis_subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ class Claimed:
     endpoint_id: int
     url: str
     secret: str
+    type: str = ""  # the notification's type
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,8 @@ def claim(session: Session, *, owner: str, policy: Policy, now: dt.datetime,
     if not ids:
         return []
     rows = session.execute(
-        select(_d.id, _d.attempts, _n.message_id, _n.payload, _e.id, _e.url, _e.secret)
+        select(_d.id, _d.attempts, _n.message_id, _n.payload, _e.id, _e.url, _e.secret,
+               _n.type)
         .join(_notification, _n.id == _d.notification_id)
         .join(_endpoint, _e.id == _d.endpoint_id)
         .where(_d.id.in_(ids)).order_by(_d.id))
@@ -145,9 +148,12 @@ def signed_headers(claimed: Claimed, at: dt.datetime) -> dict[str, str]:
     """The Standard Webhooks headers: the timestamp is the attempt's (receivers refuse
     old ones), the id the notification's (the same on every retry)."""
     signature = Webhook(claimed.secret).sign(claimed.message_id, at, claimed.payload)
-    return {"content-type": "application/json", "user-agent": USER_AGENT,
-            "webhook-id": claimed.message_id,
-            "webhook-timestamp": str(int(at.timestamp())), "webhook-signature": signature}
+    headers = {"content-type": "application/json", "user-agent": USER_AGENT,
+               "webhook-id": claimed.message_id,
+               "webhook-timestamp": str(int(at.timestamp())), "webhook-signature": signature}
+    if claimed.type == epcis_subscriptions.PUSH_KIND:  # GS1's binding names the header
+        headers["GS1-Signature"] = signature
+    return headers
 
 
 def post(http: urllib3.PoolManager, claimed: Claimed, policy: Policy) -> Outcome:
@@ -236,7 +242,9 @@ class Worker:
         self.pool = concurrent.futures.ThreadPoolExecutor(threads, "webhook-post")
 
     def round(self) -> int:
-        """Send what is due now, once; how many attempts were made."""
+        """Send what is due now, once; how many attempts were made. EPCIS query
+        subscriptions whose schedule is due write their pushes first."""
+        epcis_subscriptions.run_due(self.sessions)
         with self.sessions() as session:
             if not any_due(session, utcnow()):
                 return 0

@@ -16,32 +16,30 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from tracker.db import chunks, table, utcnow
-from tracker.domain.codes import epc_key
 from tracker.domain.epcis import (
     Normalised,
     NormalisedEvent,
-    normalise_cbv,
+    checked_events,
     normalise_event,
+    normalise_slices,
     normalised_slices,
     validate_and_normalise,
     validate_event,
 )
-from tracker.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TooLarge
+from tracker.errors import Conflict, InvalidInput, NotFound, TooLarge
 from tracker.models import (
     CaptureJob,
     CaptureStatus,
     CustodyException,
-    CustodyMove,
     CustodyState,
     Event,
-    EventEPC,
     LineStatus,
     Party,
     Role,
@@ -49,7 +47,7 @@ from tracker.models import (
     ShipmentLine,
     ShipmentStatus,
 )
-from tracker.services import audit, custody, events, notify, workers
+from tracker.services import audit, custody, epcis_subscriptions, events, notify, workers
 from tracker.services.auth import Actor
 
 MAX_CAPTURE_EVENTS = 100_000
@@ -68,10 +66,14 @@ def _require_capture(actor: Actor) -> None:
 
 @dataclass(frozen=True)
 class CheckedDocument:
-    """A capture document checked against the schema, its events normalised."""
+    """A capture document checked against the schema. Its events are normalised as they
+    are stored (``events`` as they came, read in ``context``), or were with the check
+    (``normalised``; see check_capture)."""
 
     behaviour: str
-    events: list[Normalised]
+    normalised: list[Normalised] | None
+    events: list[Any] = field(default_factory=list)
+    context: object = None
 
 
 def _check_request(actor: Actor, behaviour: str) -> None:
@@ -89,21 +91,32 @@ def _check_size(count: int) -> None:
 
 def check_capture(document: object, *, actor: Actor, behaviour: str = "rollback"
                   ) -> CheckedDocument:
-    """The part of a capture that needs no database: the schema check and normalisation
-    of the events, spread over the cores. The web layer runs it before taking the write
-    lock, so scans go on while a big document is checked, and a bad document never
-    takes the lock."""
+    """The part of a capture that needs no database: the schema check of the whole
+    document, spread over the cores. The web layer runs it before taking the write lock,
+    so scans go on while a big document is checked, and a bad document never takes the
+    lock. The events are normalised (CBV words, event hash) by store_capture in the
+    helper processes while this one stores, as capture_document does, rather than here
+    with the storing core idle; with no helper processes, here, so the lock waits for
+    none of it."""
     _check_request(actor, behaviour)
-    checked = validate_and_normalise(document, map_slices=workers.map_slices)
-    _check_size(len(checked))
-    return CheckedDocument(behaviour, checked)
+    if workers.helpers() == 0:
+        normalised = validate_and_normalise(document)
+        _check_size(len(normalised))
+        return CheckedDocument(behaviour, normalised)
+    events, context = checked_events(document, map_slices=workers.map_slices)
+    _check_size(len(events))
+    return CheckedDocument(behaviour, None, events, context)
 
 
 def store_capture(session: Session, checked: CheckedDocument, *, actor: Actor,
                   now: dt.datetime | None = None) -> CaptureJob:
     """Store a checked document's events and apply their custody (see capture_document)."""
     _check_request(actor, checked.behaviour)
-    return _store(session, len(checked.events), [checked.events], actor=actor,
+    if checked.normalised is not None:
+        return _store(session, len(checked.normalised), [checked.normalised], actor=actor,
+                      behaviour=checked.behaviour, now=now)
+    slices = normalise_slices(checked.events, checked.context, map_slices=workers.imap_slices)
+    return _store(session, len(checked.events), slices, actor=actor,
                   behaviour=checked.behaviour, now=now)
 
 
@@ -184,6 +197,7 @@ def _store(session: Session, count: int, slices: Iterable[list[Normalised]], *,
     job.finished_at = utcnow()
     session.flush()
     if stored_count:
+        epcis_subscriptions.captured(session, Event.capture_job_id == job.id, now=now)
         audit.record(session, actor=actor, action="epcis.capture", subject_type="capture_job",
                      subject_id=job.id, now=now, detail={
                          "events": stored_count, "duplicates": len(duplicates_seen),
@@ -204,6 +218,7 @@ def capture_event(session: Session, event: object, *, actor: Actor,
                        code="duplicate_event")
     (event_pk,) = events.store_events(session, [normalised], origin="capture")
     apply_custody(session, event_pk, normalised, actor=actor)
+    epcis_subscriptions.captured(session, Event.id == event_pk)
     audit.record(session, actor=actor, action="epcis.event", subject_type="event",
                  subject_id=event_pk, detail={"hash": normalised.hash})
     return session.get_one(Event, event_pk)
@@ -485,99 +500,24 @@ def get_job(session: Session, job_id: int, *, actor: Actor) -> CaptureJob:
     return job
 
 
+def list_jobs(session: Session, *, actor: Actor, per_page: int = 30, after: str | None = None
+              ) -> tuple[list[CaptureJob], str | None]:
+    """The capture jobs, newest first: one page and the next page's token (the last id)."""
+    _require_capture(actor)
+    query = select(CaptureJob).order_by(CaptureJob.id.desc())
+    if after:
+        if not after.isdigit() or len(after) > 12:
+            raise InvalidInput(f"nextPageToken {after[:80]!r} is not one this server gave "
+                               "(follow the Link header of the page before)",
+                               code="invalid_parameter")
+        query = query.where(CaptureJob.id < int(after))
+    jobs = list(session.scalars(query.limit(per_page + 1)))
+    more = len(jobs) > per_page
+    return jobs[:per_page], str(jobs[per_page - 1].id) if more else None
+
+
 def list_exceptions(session: Session, *, actor: Actor, limit: int = 100, offset: int = 0
                     ) -> list[CustodyException]:
     actor.require(Role.COMPLIANCE, action="read custody exceptions")
     return list(session.scalars(select(CustodyException).order_by(CustodyException.id.desc())
                                 .limit(limit).offset(offset)))
-
-
-QUERY_TIME_FIELDS = {"GE_eventTime": (Event.event_time, ">="),
-                     "LT_eventTime": (Event.event_time, "<"),
-                     "GE_recordTime": (Event.record_time, ">="),
-                     "LT_recordTime": (Event.record_time, "<")}
-
-
-def _time(name: str, value: str) -> dt.datetime:
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"query parameter '{name}' must be an ISO 8601 time, not {value!r}",
-                           code="invalid_parameter") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def query_events(session: Session, params: dict[str, str], *, actor: Actor,
-                 per_page: int = 30, after: int | None = None) -> tuple[list[Event], int | None]:
-    """EPCIS query parameters to events, ordered by storage; returns (page, next cursor)."""
-    query: Select[Any] = visible_events(select(Event), actor, action="query EPCIS events")
-    for name, value in params.items():
-        values = [v for v in value.split("|") if v]
-        if name == "eventType":
-            query = query.where(Event.event_type.in_(values))
-        elif name == "EQ_bizStep":
-            query = query.where(Event.biz_step.in_([normalise_cbv(v, "bizStep") for v in values]))
-        elif name == "EQ_disposition":
-            query = query.where(Event.disposition.in_(
-                [normalise_cbv(v, "disposition") for v in values]))
-        elif name == "EQ_action":
-            query = query.where(Event.action.in_(values))
-        elif name == "EQ_readPoint":
-            query = query.where(Event.read_point.in_(values))
-        elif name == "EQ_bizLocation":
-            query = query.where(Event.biz_location.in_(values))
-        elif name == "EQ_eventID":
-            query = query.where(Event.event_id.in_(values))
-        elif name in ("MATCH_epc", "MATCH_anyEPC", "MATCH_parentID", "MATCH_inputEPC",
-                      "MATCH_outputEPC", "MATCH_epcClass"):
-            roles = {"MATCH_epc": ("epc", "child"), "MATCH_parentID": ("parent",),
-                     "MATCH_inputEPC": ("input",), "MATCH_outputEPC": ("output",),
-                     "MATCH_epcClass": ("quantity",),
-                     "MATCH_anyEPC": ("epc", "child", "parent", "input", "output")}[name]
-            keys = [epc_key(v) for v in values]
-            query = query.where(Event.id.in_(select(EventEPC.event_pk).where(
-                EventEPC.key.in_(keys), EventEPC.role.in_(roles))))
-        elif name in QUERY_TIME_FIELDS:
-            column, op = QUERY_TIME_FIELDS[name]
-            moment = _time(name, value)
-            query = query.where(column >= moment if op == ">=" else column < moment)
-        elif name in ("perPage", "nextPageToken"):
-            continue
-        else:
-            raise InvalidInput(f"query parameter '{name}' is not supported; supported: "
-                               "eventType, EQ_bizStep, EQ_disposition, EQ_action, "
-                               "EQ_readPoint, EQ_bizLocation, EQ_eventID, MATCH_epc, "
-                               "MATCH_anyEPC, MATCH_parentID, MATCH_inputEPC, "
-                               "MATCH_outputEPC, MATCH_epcClass, GE_eventTime, LT_eventTime, "
-                               "GE_recordTime, LT_recordTime, perPage",
-                               code="unsupported_parameter")
-    if after is not None:
-        query = query.where(Event.id > after)
-    rows = list(session.scalars(query.order_by(Event.id).limit(per_page + 1)))
-    next_cursor = rows[per_page - 1].id if len(rows) > per_page else None
-    return rows[:per_page], next_cursor
-
-
-def visible_events(query: Select[Any], actor: Actor, *, action: str) -> Select[Any]:
-    """The query limited to the events the actor may read: compliance and admin every
-    one; a distributor those that moved goods from or to its party; others none."""
-    if actor.role is not Role.DISTRIBUTOR:
-        actor.require(Role.COMPLIANCE, action=action)
-        return query
-    return query.where(Event.id.in_(select(CustodyMove.event_pk).where(
-        (CustodyMove.from_party == actor.party_id) | (CustodyMove.to_party == actor.party_id))))
-
-
-def get_event(session: Session, event_id: str, *, actor: Actor) -> Event:
-    actor.require(Role.COMPLIANCE, Role.DISTRIBUTOR, action="read EPCIS events")
-    by_id = select(Event).where((Event.event_id == event_id) | (Event.event_hash == event_id))
-    event = session.scalar(by_id.limit(1))
-    if event is None:
-        raise NotFound(f"no event with eventID {event_id!r}", code="unknown_event")
-    if actor.role is Role.DISTRIBUTOR:
-        event = session.scalar(visible_events(by_id, actor, action="read EPCIS events")
-                               .limit(1))
-        if event is None:
-            raise PermissionDenied(f"event {event_id!r} moved no goods from or to party "
-                                   f"'{actor.party_id}'")
-    return event

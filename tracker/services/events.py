@@ -13,9 +13,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from tracker.db import chunks, insert_plain_rows, table, utcnow
-from tracker.domain.epcis import NormalisedEvent, normalise_event
+from tracker.domain.epcis import NormalisedEvent, normalise_event, query_fields
 from tracker.domain.gs1 import uri_escape
-from tracker.models import Event, EventEPC
+from tracker.models import Event, EventEPC, EventField
 
 GS1_RESOLVER = "https://id.gs1.org/"
 
@@ -98,7 +98,8 @@ def find_by_hash(session: Session, event_hash: str) -> Event | None:
 def store_events(session: Session, normalised: Sequence[NormalisedEvent], *, origin: str,
                  capture_job_id: int | None = None, record_time: dt.datetime | None = None,
                  batch_id: int | None = None) -> list[int]:
-    """Bulk insert: one statement for the events, one for their identifiers."""
+    """Bulk insert: one statement for the events, one for their identifiers, one for
+    their query fields (most events have none)."""
     if not normalised:
         return []
     record_time = record_time or utcnow()
@@ -125,6 +126,12 @@ def store_events(session: Session, normalised: Sequence[NormalisedEvent], *, ori
     insert_plain_rows(session.connection(), table(EventEPC), ("event_pk", "key", "role"),
                       [(pk, key, role) for pk, n in zip(ids, normalised, strict=True)
                        for key, role in dict.fromkeys(n.epcs)])
+    fields = [{"event_pk": pk, "name": name, "value": value, "number": number,
+               "moment": moment}
+              for pk, n in zip(ids, normalised, strict=True)
+              for name, value, number, moment in query_fields(n.document)]
+    for part in chunks(fields, 2_000):
+        session.execute(insert(table(EventField)), list(part))
     return ids
 
 

@@ -79,6 +79,26 @@ def emit(target: Session | DirectConnection, event: str,
     return message_id
 
 
+def send_to(session: Session, endpoint_id: int, kind: str, payload: str, *,
+            now: dt.datetime | None = None) -> str:
+    """Write a notification whose body is ``payload`` as given (not wrapped in
+    ``{"id", "type", ...}``) with a delivery to one endpoint, in the caller's
+    transaction; its message id. An EPCIS query subscription's push
+    (tracker.services.epcis_subscriptions) goes out this way, signed and retried like
+    any webhook."""
+    at = (now or utcnow()).astimezone(dt.UTC)
+    message_id = message_id_at(at)
+    notification_id = session.execute(
+        insert(table(WebhookNotification)).returning(_notification.id),
+        {"message_id": message_id, "type": kind, "created_at": at, "payload": payload}
+    ).scalar_one()
+    session.execute(insert(table(WebhookDelivery)), {
+        "notification_id": notification_id, "endpoint_id": endpoint_id,
+        "status": DeliveryStatus.PENDING, "attempts": 0, "next_attempt_at": at,
+        "created_at": at})
+    return message_id
+
+
 def message_id_at(at: dt.datetime) -> str:
     """A notification's id (``webhook-id``): its time in milliseconds, then 80 random
     bits. Ids made later sort later, so the unique index grows at its end rather than

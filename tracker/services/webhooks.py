@@ -12,13 +12,14 @@ import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from tracker.db import utcnow
 from tracker.errors import Conflict, InvalidInput, NotFound
 from tracker.models import (
     DeliveryStatus,
+    QuerySubscription,
     Role,
     WebhookAttempt,
     WebhookDelivery,
@@ -47,23 +48,35 @@ class Delivery:
     attempts: list[WebhookAttempt]
 
 
+@dataclass(frozen=True)
+class Activity:
+    """What became of an endpoint's deliveries: how many are in each status, and the
+    latest attempt of any of them (None before the first)."""
+
+    counts: dict[DeliveryStatus, int]
+    last_attempt: WebhookAttempt | None
+
+
 def new_secret() -> str:
     """A signing secret as Standard Webhooks writes it: ``whsec_`` and base64."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
-def check_url(url: object) -> str:
+def check_url(url: object, *, field: str = "url", code: str = "invalid_url",
+              what: str = "a webhook needs") -> str:
+    """A receiver's address: http:// or https:// with a host, at most MAX_URL long;
+    refused naming ``field`` (a subscription's ``dest`` is checked the same way)."""
     if not isinstance(url, str) or not url.strip():
-        raise InvalidInput("field 'url' must be the receiver's http:// or https:// address",
-                           code="invalid_url")
+        raise InvalidInput(f"field '{field}' must be the receiver's http:// or https:// "
+                           "address", code=code)
     url = url.strip()
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(f"field 'url' is {url!r}: a webhook needs an http:// or https:// "
-                           "address with a host", code="invalid_url")
+        raise InvalidInput(f"field '{field}' is {url[:200]!r}: {what} an http:// or https:// "
+                           "address with a host", code=code)
     if len(url) > MAX_URL:
-        raise InvalidInput(f"field 'url' is {len(url)} characters long; at most {MAX_URL}",
-                           code="invalid_url")
+        raise InvalidInput(f"field '{field}' is {len(url)} characters long; at most {MAX_URL}",
+                           code=code)
     return url
 
 
@@ -106,7 +119,10 @@ def _events_of(session: Session, ids: Sequence[int]) -> dict[int, list[str]]:
 
 def list_endpoints(session: Session, *, actor: Actor) -> list[Endpoint]:
     actor.require(Role.COMPLIANCE, action="read webhooks")
-    rows = list(session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)))
+    # An EPCIS query subscription's endpoint is the subscription's (GET
+    # /epcis/queries/{name}/subscriptions), not a webhook of its own.
+    rows = list(session.scalars(select(WebhookEndpoint).where(~exists().where(
+        QuerySubscription.endpoint_id == WebhookEndpoint.id)).order_by(WebhookEndpoint.id)))
     events = _events_of(session, [e.id for e in rows])
     return [Endpoint(e, events[e.id]) for e in rows]
 
@@ -154,16 +170,45 @@ def set_enabled(session: Session, endpoint_id: int, *, enabled: bool, actor: Act
     return found
 
 
+def activity(session: Session, ids: Sequence[int], *, actor: Actor) -> dict[int, Activity]:
+    """Each endpoint's deliveries counted by status, and its latest attempt."""
+    actor.require(Role.COMPLIANCE, action="read webhooks")
+    counts = {i: dict.fromkeys(DeliveryStatus, 0) for i in ids}
+    for endpoint_id, status, count in session.execute(
+            select(WebhookDelivery.endpoint_id, WebhookDelivery.status, func.count())
+            .where(WebhookDelivery.endpoint_id.in_(ids))
+            .group_by(WebhookDelivery.endpoint_id, WebhookDelivery.status)):
+        counts[endpoint_id][status] = count
+    # Per endpoint, the attempts read newest first until one of its own: a few rows for
+    # an endpoint in use, where max() per endpoint reads every attempt.
+    newest = (select(WebhookAttempt.id)
+              .join(WebhookDelivery, WebhookDelivery.id == WebhookAttempt.delivery_id)
+              .where(WebhookDelivery.endpoint_id == WebhookEndpoint.id)
+              .order_by(WebhookAttempt.id.desc()).limit(1)
+              .correlate(WebhookEndpoint).scalar_subquery())
+    latest = select(newest).where(WebhookEndpoint.id.in_(ids))
+    last = {endpoint_id: attempt for attempt, endpoint_id in session.execute(
+        select(WebhookAttempt, WebhookDelivery.endpoint_id)
+        .join(WebhookDelivery, WebhookDelivery.id == WebhookAttempt.delivery_id)
+        .where(WebhookAttempt.id.in_(latest)))}
+    return {i: Activity(counts[i], last.get(i)) for i in ids}
+
+
 def list_deliveries(session: Session, endpoint_id: int, *, actor: Actor, limit: int = 50,
-                    offset: int = 0) -> tuple[list[Delivery], int]:
-    """An endpoint's deliveries, newest first, each with every attempt; and how many."""
+                    offset: int = 0, status: DeliveryStatus | None = None
+                    ) -> tuple[list[Delivery], int]:
+    """An endpoint's deliveries (of one status, if given), newest first, each with every
+    attempt; and how many."""
     get_endpoint(session, endpoint_id, actor=actor)
+    chosen = [WebhookDelivery.endpoint_id == endpoint_id]
+    if status is not None:
+        chosen.append(WebhookDelivery.status == status)
     total = session.scalar(select(func.count()).select_from(WebhookDelivery)
-                           .where(WebhookDelivery.endpoint_id == endpoint_id)) or 0
+                           .where(*chosen)) or 0
     rows = session.execute(
         select(WebhookDelivery, WebhookNotification)
         .join(WebhookNotification, WebhookNotification.id == WebhookDelivery.notification_id)
-        .where(WebhookDelivery.endpoint_id == endpoint_id)
+        .where(*chosen)
         .order_by(WebhookDelivery.id.desc()).limit(limit).offset(offset)).all()
     attempts: dict[int, list[WebhookAttempt]] = {d.id: [] for d, _ in rows}
     for attempt in session.scalars(select(WebhookAttempt).where(

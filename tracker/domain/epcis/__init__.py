@@ -13,7 +13,10 @@ Pure functions: no database, no web framework. One module per job:
   the same value the GS1 reference implementation computes; ``prehash_string`` shows the
   canonical string it hashes.
 * ``normalisation`` — ``normalise_event`` reads what the tracker indexes from an event;
-  ``normalised_slices`` checks and reads a whole document.
+  ``normalised_slices`` checks and reads a whole document; ``checked_events`` checks one
+  whole and ``normalise_slices`` then reads its events.
+* ``fields`` — ``query_fields`` reads what query parameters ask beyond those (persistent
+  dispositions, error declarations, quantities, sensor data).
 
 Import from this package, not from its modules: the names below are its interface.
 
@@ -30,6 +33,7 @@ epcListepc=https://id.gs1.org/00/040123450000001112action=OBSERVE\
 bizStep=https://ref.gs1.org/cbv/BizStep-departing'
 """
 
+from tracker.domain.epcis.fields import measurement_type, parse_time, query_fields
 from tracker.domain.epcis.hashing import (
     _general_prehash,
     _namespaces,
@@ -37,12 +41,15 @@ from tracker.domain.epcis.hashing import (
     event_hash,
     prehash_string,
 )
+from tracker.domain.epcis.identifiers import pattern_like
 from tracker.domain.epcis.normalisation import (
     Normalised,
     NormalisedEvent,
     SliceMapper,
     check_and_normalise,
+    checked_events,
     normalise_event,
+    normalise_slices,
     normalised_slices,
     validate_and_normalise,
 )
@@ -63,6 +70,10 @@ from tracker.domain.epcis.vocabulary import CBV_VOCABULARIES, normalise_cbv
 from tracker.domain.epcis.vocabulary import VOCABULARIES as _VOCABULARIES
 
 __all__ = [
+    "pattern_like",
+    "measurement_type",
+    "parse_time",
+    "query_fields",
     "CBV_VOCABULARIES",
     "DOCUMENT_TYPES",
     "EVENT_CODE",
@@ -73,10 +84,12 @@ __all__ = [
     "NormalisedEvent",
     "SliceMapper",
     "check_and_normalise",
+    "checked_events",
     "document_events",
     "event_hash",
     "normalise_cbv",
     "normalise_event",
+    "normalise_slices",
     "normalised_slices",
     "prehash_string",
     "validate_and_normalise",

@@ -236,3 +236,36 @@ def canonical_identifier(text: str) -> str | None:
         return _constrained_digital_link(text)
     return None
 
+
+
+_SGTIN_PATTERN = re.compile(r"urn:epc:idpat:sgtin:(?:(\d{6,12})\.(?:(\d{1,7})|\*)|\*\.\*)\.\*")
+_SSCC_PATTERN = re.compile(r"urn:epc:idpat:sscc:(?:(\d{6,12})|\*)\.\*")
+
+
+def pattern_like(uri: str) -> str | None:
+    """A pure-identity pattern URI for items or containers (``urn:epc:idpat:sgtin:CP.IR.*``,
+    ``...:CP.*.*``, ``*.*.*``, ``urn:epc:idpat:sscc:CP.*``, ``*.*``) as a SQL ``LIKE``
+    pattern over the repository's item and container keys; None when ``uri`` is not one.
+
+    >>> pattern_like("urn:epc:idpat:sgtin:0614141.107346.*")
+    '01/10614141073464/21/%'
+    >>> pattern_like("urn:epc:idpat:sgtin:0614141.*.*")
+    '01/_0614141%/21/%'
+    >>> pattern_like("urn:epc:idpat:sscc:0614141.*")
+    '00/_0614141%'
+    """
+    sgtin = _SGTIN_PATTERN.fullmatch(uri)
+    if sgtin is not None:
+        prefix, reference = sgtin.groups()
+        if prefix is None:
+            return "01/%/21/%"
+        if reference is None:
+            return f"01/_{prefix}%/21/%" if len(prefix) <= 12 else None
+        if len(prefix) + len(reference) != 13:
+            return None
+        gtin = with_check_digit(reference[0] + prefix + reference[1:])
+        return f"01/{gtin}/21/%"
+    sscc = _SSCC_PATTERN.fullmatch(uri)
+    if sscc is not None:
+        return "00/%" if sscc[1] is None else f"00/_{sscc[1]}%"
+    return None

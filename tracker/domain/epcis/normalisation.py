@@ -33,8 +33,9 @@ from tracker.errors import InvalidInput
 _OFFSET = re.compile(r"[+-](?:(?:0\d|1[0-3]):[0-5]\d|14:00)")
 _EPC_ROLES = (("epcList", "epc"), ("childEPCs", "child"), ("inputEPCList", "input"),
               ("outputEPCList", "output"))
-_QUANTITY_LISTS = ("quantityList", "childQuantityList", "inputQuantityList",
-                   "outputQuantityList")
+# An epcClass's role by the list it stands in (MATCH_epcClass, MATCH_inputEPCClass, ...).
+_QUANTITY_LISTS = (("quantityList", "quantity"), ("childQuantityList", "quantity"),
+                   ("inputQuantityList", "in_class"), ("outputQuantityList", "out_class"))
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ class NormalisedEvent:
     """One EPCIS event as the tracker stores and indexes it.
 
     ``epcs`` pairs each identifier's normalised key (``epc_key``) with its role: ``epc``,
-    ``parent``, ``child``, ``input``, ``output`` or ``quantity`` (an epcClass); each pair
+    ``parent``, ``child``, ``input``, ``output``, or for an epcClass ``quantity``
+    (``in_class``, ``out_class`` in a transformation's input and output); each pair
     appears once. ``document`` is the event as served back: standard CBV values as bare
     words and, when it uses extension prefixes declared only in the capture document's
     ``@context``, an ``@context`` of its own declaring them (so it keeps its meaning and
@@ -79,6 +81,11 @@ def _event_time(event: Mapping[str, Any]) -> datetime.datetime:
     if moment is None:
         raise _invalid(f"eventTime: {shown(raw)} is not a date-time with a time zone, e.g. "
                        "'2024-05-01T12:00:00.000+02:00'")
+    try:
+        moment.astimezone(datetime.UTC)
+    except OverflowError:
+        raise _invalid(f"eventTime: {shown(raw)} lies outside the years 1 to 9999 in UTC"
+                       ) from None
     return moment
 
 
@@ -102,9 +109,9 @@ def _identifiers(event: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     for key, role in _EPC_ROLES:
         if isinstance(event.get(key), list):
             found += [(epc_key(v), role) for v in event[key] if isinstance(v, str)]
-    for key in _QUANTITY_LISTS:
+    for key, role in _QUANTITY_LISTS:
         if isinstance(event.get(key), list):
-            found += [(epc_key(q["epcClass"]), "quantity") for q in event[key]
+            found += [(epc_key(q["epcClass"]), role) for q in event[key]
                       if isinstance(q, Mapping) and isinstance(q.get("epcClass"), str)]
     return tuple(dict.fromkeys(pair for pair in found if pair[0]))
 
@@ -233,6 +240,51 @@ def _normalised_or_reason(event: Any, context: object) -> Normalised:
         return (exc.code, exc.message)
 
 
+def _envelope_checked(doc: object) -> tuple[list[Any], object]:
+    """A document's events and ``@context``, its envelope checked; raises what
+    ``validate_document`` raises for a bad envelope."""
+    if not isinstance(doc, Mapping) or doc.get("type") not in DOCUMENT_TYPES:
+        validate_document(doc)
+    assert isinstance(doc, Mapping)
+    envelope, events = event_lists(doc)
+    if events is None or not fast_valid(compiled_validators().fast_document, envelope):
+        validate_document(doc)
+    return events or [], doc.get("@context")
+
+
+def _fast_checked(events: list[Any]) -> list[bool]:
+    validators = compiled_validators()
+    return [fast_event_check(validators, event)[0] for event in events]
+
+
+def _normalised_all(events: list[Any], context: object = None) -> list[Normalised]:
+    return [_normalised_or_reason(event, context) for event in events]
+
+
+def checked_events(doc: object, map_slices: SliceMapper | None = None
+                   ) -> tuple[list[Any], object]:
+    """A document's events and ``@context``, the whole document checked against the
+    schema (raises what ``validate_document`` raises) and nothing normalised yet: for a
+    caller that must know the document is good before it stores any of it, then reads
+    the events with ``normalise_slices`` as it stores them. ``map_slices`` as in
+    normalised_slices."""
+    events, context = _envelope_checked(doc)
+    parts = map_slices(_fast_checked, events) if map_slices is not None \
+        else [_fast_checked(events)]
+    if not all(passed for part in parts for passed in part):
+        validate_document(doc)  # says what is wrong, unless jsonschema takes what it refused
+    return events, context
+
+
+def normalise_slices(events: list[Any], context: object = None,
+                     map_slices: SliceMapper | None = None) -> Iterable[list[Normalised]]:
+    """``normalise_event`` for each of a checked document's events (see checked_events),
+    slice by slice; a (code, message) for one that cannot be stored. ``map_slices`` as in
+    normalised_slices."""
+    normalise = partial(_normalised_all, context=context)
+    return map_slices(normalise, events) if map_slices is not None else [normalise(events)]
+
+
 def validate_and_normalise(doc: object, map_slices: SliceMapper | None = None
                            ) -> list[Normalised]:
     """``validate_document`` and ``normalise_event`` for each event, in one pass over the
@@ -249,14 +301,7 @@ def normalised_slices(doc: object, map_slices: SliceMapper | None = None
     processes. A slice with an event the schema refuses raises what ``validate_document``
     raises, as the slice comes: a caller storing slices as they come undoes what it
     stored."""
-    if not isinstance(doc, Mapping) or doc.get("type") not in DOCUMENT_TYPES:
-        validate_document(doc)
-    assert isinstance(doc, Mapping)
-    envelope, events = event_lists(doc)
-    if events is None or not fast_valid(compiled_validators().fast_document, envelope):
-        validate_document(doc)
-    events = events or []
-    context = doc.get("@context")
+    events, context = _envelope_checked(doc)
     check = partial(check_and_normalise, context=context)
     parts = map_slices(check, events) if map_slices is not None else [check(events)]
 

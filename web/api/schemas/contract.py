@@ -241,6 +241,19 @@ def whole(minimum: int = 0, maximum: int = MAX_ID) -> Parsed:
     return Parsed(convert, {"type": "integer", "minimum": minimum, "maximum": maximum})
 
 
+def page_size(default: int, most: int) -> Parsed:
+    """An EPCIS ``perPage``: any integer (GS1's binding sets no bounds), taken as the
+    nearest from 1 to ``most`` — a server may send fewer than asked, the binding says."""
+    def convert(raw: object) -> int:
+        if not (isinstance(raw, str) and re.fullmatch(r"\s*[+-]?\d{1,30}\s*", raw)):
+            raise _refuse("invalid_parameter", "must be an integer, not {value}", raw)
+        return min(max(int(raw), 1), most)
+
+    return Parsed(convert, {"type": "integer", "default": default,
+                            "description": f"events (or items) per page; 1 to {most:,} "
+                                           "are kept, beyond is taken as the nearest"})
+
+
 def one_of(*words: str) -> Parsed:
     """A query parameter holding one of ``words``."""
     def convert(raw: object) -> str:

@@ -21,8 +21,18 @@ from tracker.models import (
     ViolationStatus,
     ViolationType,
 )
+from tracker.services import epcis_query
 from tracker.services.scans import MAX_CLIENT_ID
-from web.api.schemas.contract import Body, Date, Instant, Query, judged, one_of, whole
+from web.api.schemas.contract import (
+    Body,
+    Date,
+    Instant,
+    Query,
+    judged,
+    one_of,
+    page_size,
+    whole,
+)
 
 MAX_BATCH = 1_000_000  # the contract's most serials in one request (a setting may lower it)
 
@@ -193,19 +203,22 @@ class ReportQuery(Query):
     format: Annotated[str, one_of("json", "csv")] = "json"
 
 
-EVENT_FILTERS = ("eventType", "EQ_bizStep", "EQ_disposition", "EQ_action", "EQ_readPoint",
-                 "EQ_bizLocation", "EQ_eventID", "MATCH_epc", "MATCH_anyEPC", "MATCH_parentID",
-                 "MATCH_inputEPC", "MATCH_outputEPC", "MATCH_epcClass", "GE_eventTime",
-                 "LT_eventTime", "GE_recordTime", "LT_recordTime")
+EVENT_FILTERS = tuple(epcis_query.PARAMETERS) + epcis_query.ORDERING
 
 
-class EventsPage(Query):
-    """The standard EPCIS query parameters (judged by the EPCIS service, which refuses
-    those it does not support), and paging."""
+class Paging(Query):
+    """The EPCIS binding's paging: ``nextPageToken`` as the Link header of the page
+    before gave it."""
+
+    perPage: Annotated[int, page_size(30, 1000)] = 30
+    nextPageToken: Annotated[str, Field(max_length=2000)] = ""
+
+
+class EventsPage(Paging):
+    """The standard EPCIS query parameters (judged by the EPCIS query service, which
+    refuses those it does not know), and paging."""
 
     model_config = ConfigDict(extra="allow")
-    perPage: Annotated[int, whole(1, 1000)] = 30
-    nextPageToken: Annotated[int, whole()] = 0
 
 
 EventsQuery = create_model(
@@ -550,10 +563,6 @@ class CaptureJob(TypedDict):
     eventCount: int | None
     capturedCount: int | None
     errors: list[dict[str, Any]]
-
-
-class EventCaptured(TypedDict):
-    eventID: str
 
 
 class CustodyException(TypedDict):

@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 from werkzeug.routing import Rule
 
 from tracker.domain.epcis.vocabulary import load_data
+from web.api import epcis_binding
 from web.api.schemas import models
 from web.api.schemas.contract import JSON, MAX_ID, Operation, Reply, operation_of
 
@@ -26,7 +27,9 @@ ERRORS = {400: "malformed request (not JSON, an unreadable code)",
           401: "no token, or a bad, revoked or expired one",
           403: "the role may not do this", 404: "not found", 409: "conflict with the stored state",
           413: "body too large", 422: "invalid values; the message names the field",
-          429: "too many requests; wait for Retry-After seconds"}
+          429: "too many requests; wait for Retry-After seconds",
+          406: "the GS1 headers or Accept ask for what the server cannot answer"}
+BINDING = "/epcis"  # GS1's EPCIS binding: its errors are RFC 7807 problems (epcis_binding)
 ALWAYS = (401, 403)
 
 
@@ -40,7 +43,8 @@ def document(app: Flask) -> dict[str, Any]:
             continue
         path, parameters = _path(rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = _operation(op, parameters, types)
+            paths.setdefault(path, {})[method.lower()] = _operation(
+                op, parameters, types, binding=path.startswith(BINDING))
     return {
         "openapi": "3.1.0",
         "info": {"title": "tracker API", "version": "1",
@@ -50,7 +54,8 @@ def document(app: Flask) -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": paths,
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-                       "schemas": _schemas(types) | gs1_epcis_schemas()},
+                       "schemas": _schemas(types) | gs1_epcis_schemas()
+                       | {"Problem": epcis_binding.PROBLEM_SCHEMA}},
     }
 
 
@@ -68,7 +73,7 @@ def _path(rule: Rule) -> tuple[str, list[dict[str, Any]]]:
 
 
 def _operation(op: Operation, path_params: list[dict[str, Any]],
-               types: dict[str, tuple[Any, str]]) -> dict[str, Any]:
+               types: dict[str, tuple[Any, str]], *, binding: bool = False) -> dict[str, Any]:
     described: dict[str, Any] = {"summary": op.summary, "responses": {}}
     if op.public:
         described["security"] = []
@@ -96,8 +101,11 @@ def _operation(op: Operation, path_params: list[dict[str, Any]],
             for media, schema in op.content.items()}}
     for reply in op.replies:
         described["responses"][str(reply.status)] = _reply(reply, types)
-    for status in sorted({*(() if op.public else ALWAYS), *op.errors, *_parsing(op, parameters)}):
-        described["responses"][str(status)] = _error(status)
+    statuses = {*(() if op.public else ALWAYS), *op.errors, *_parsing(op, parameters)}
+    if binding:  # GS1 has no 422 (its 400), and 406 for what the GS1 headers ask
+        statuses = {400 if status == 422 else status for status in statuses} | {406}
+    for status in sorted(statuses):
+        described["responses"][str(status)] = _error(status, binding=binding)
     return described
 
 
@@ -123,9 +131,10 @@ def _reply(reply: Reply, types: dict[str, tuple[Any, str]]) -> dict[str, Any]:
     return answer
 
 
-def _error(status: int) -> dict[str, Any]:
+def _error(status: int, *, binding: bool = False) -> dict[str, Any]:
+    media, model = (epcis_binding.PROBLEM, "Problem") if binding else (JSON, "Error")
     answer: dict[str, Any] = {"description": ERRORS[status], "content": {
-        JSON: {"schema": {"$ref": REF.format(model="Error")}}}}
+        media: {"schema": {"$ref": REF.format(model=model)}}}}
     if status == 429:
         answer["headers"] = {"Retry-After": {"description": "seconds to wait",
                                              "schema": {"type": "string"}}}
