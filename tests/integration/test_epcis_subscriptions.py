@@ -23,13 +23,14 @@ from tests.web.test_api_custody import event_doc, hop
 from tracker.config import Settings
 from tracker.db import make_session_factory, write_transaction
 from tracker.models import (
+    CustodyMove,
     Event,
     QuerySubscription,
     WebhookAttempt,
     WebhookDelivery,
     WebhookNotification,
 )
-from tracker.services import epcis, epcis_queries, epcis_subscriptions
+from tracker.services import custody, epcis, epcis_queries, epcis_subscriptions
 from tracker.services.auth import SYSTEM
 from tracker.services.epcis_subscriptions import secret_of
 
@@ -309,3 +310,20 @@ def test_a_schedule_runs_at_the_next_moment_it_matches(schedule, after, expected
     assert parsed.next_after(after) == dt.datetime.fromisoformat(expected).replace(
         tzinfo=dt.UTC)
     assert parsed.matches(parsed.next_after(after))
+
+
+def test_a_stream_subscription_hears_of_the_trackers_own_shipments(db, settings):
+    """A shipment made through /shipments (not captured) is an event like a captured
+    one: a stream subscription whose query it matches gets it."""
+    world = World(db, settings)
+    with receiving() as receiver:
+        world.subscribe(receiver.url, stream=True)
+        with world.sessions() as session, write_transaction(session):
+            shipment = custody.record_shipment(session, from_party="brand", to_party="t1",
+                                               codes=world.uris[:2], actor=SYSTEM)
+            shipped = session.scalars(select(Event.document).join(
+                CustodyMove, CustodyMove.event_pk == Event.id).where(
+                CustodyMove.shipment_id == shipment.id)).first()
+        deliver(db, policy(), receiver, 1)
+        (document,) = pushed(receiver)
+    assert shipped is not None and ids_in(document) == [shipped["eventID"]]

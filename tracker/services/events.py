@@ -140,4 +140,8 @@ def record_service_event(session: Session, document: dict[str, Any], *,
     """Store an event the tracker itself made (issuing, shipping, packing); its id."""
     (event_pk,) = store_events(session, [normalise_event(document)], origin="service",
                                batch_id=batch_id)
+    # Stream subscriptions hear of shipments, receipts and packing as of captured events.
+    from tracker.services import epcis_subscriptions  # it reads the event store
+
+    epcis_subscriptions.captured(session, Event.id == event_pk)
     return event_pk
