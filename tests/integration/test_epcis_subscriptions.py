@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -30,7 +31,13 @@ from tracker.models import (
     WebhookDelivery,
     WebhookNotification,
 )
-from tracker.services import custody, epcis, epcis_queries, epcis_subscriptions
+from tracker.services import (
+    custody,
+    epcis,
+    epcis_queries,
+    epcis_subscriptions,
+    events,
+)
 from tracker.services.auth import SYSTEM
 from tracker.services.epcis_subscriptions import secret_of
 
@@ -327,3 +334,36 @@ def test_a_stream_subscription_hears_of_the_trackers_own_shipments(db, settings)
         deliver(db, policy(), receiver, 1)
         (document,) = pushed(receiver)
     assert shipped is not None and ids_in(document) == [shipped["eventID"]]
+
+
+def test_event_writers_take_turns_so_a_scheduled_run_misses_none(db, settings):
+    """A scheduled push reads up to the highest event id it sees; an event with a lower
+    id committed after that would never be pushed. So every writer of events waits for
+    the one before it to commit: here one stores the tracker's own event and holds its
+    transaction open while another, in another thread, stores one too; the second is
+    committed after the first, with the larger id."""
+    world = World(db, settings)
+    committed: list[str] = []
+    first_stored = threading.Event()
+
+    def write(name: str) -> None:
+        if name == "second":
+            first_stored.wait()
+        with world.sessions() as session, write_transaction(session):
+            events.record_service_event(session, events.object_event(
+                keys=[], biz_step=name, disposition="active", now=None))
+            if name == "first":
+                first_stored.set()
+                time.sleep(0.5)  # the second writer waits meanwhile: the turn is held
+            committed.append(name)
+
+    threads = [threading.Thread(target=write, args=(name,)) for name in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert committed == ["first", "second"]
+    with world.sessions() as session:
+        steps = [e.biz_step for e in session.scalars(
+            select(Event).where(Event.origin == "service").order_by(Event.id))][-2:]
+    assert steps == ["first", "second"]  # ids in the order of the commits

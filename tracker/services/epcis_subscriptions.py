@@ -13,8 +13,8 @@ for any webhook. The admin's ``GET /webhooks`` does not list these endpoints.
 - ``stream: true``: pushed as events are stored, in the storing transaction
   (:func:`captured`, called by tracker.services.epcis once a capture's events are
   stored, and by tracker.services.events for each event the tracker makes itself:
-  shipments, receipts, packing, issuing, recalls): a change rolled back pushes nothing. With no stream subscription a capture pays one
-  indexed read.
+  shipments, receipts, packing, issuing, recalls): a change rolled back pushes nothing.
+  With no stream subscription a capture pays one indexed read.
 - ``schedule``: run by the delivery worker when due (:func:`run_due`). The run that
   takes a due subscription writes its push and moves ``next_run_at`` on in one
   transaction, holding the row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's one

@@ -137,11 +137,18 @@ def store_events(session: Session, normalised: Sequence[NormalisedEvent], *, ori
 
 def record_service_event(session: Session, document: dict[str, Any], *,
                          batch_id: int | None = None) -> int:
-    """Store an event the tracker itself made (issuing, shipping, packing); its id."""
+    """Store an event the tracker itself made (issuing, shipping, packing); its id.
+
+    Every writer of events takes the custody turn before it stores them and keeps it
+    until it commits (captures and custody changes already hold it), so events are
+    committed in the order of their ids: a scheduled subscription that pushed up to the
+    highest id it saw misses none stored before it.
+    """
+    from tracker.services import custody, epcis_subscriptions  # they read the event store
+
+    custody.take_turn(session)
     (event_pk,) = store_events(session, [normalise_event(document)], origin="service",
                                batch_id=batch_id)
     # Stream subscriptions hear of shipments, receipts and packing as of captured events.
-    from tracker.services import epcis_subscriptions  # it reads the event store
-
     epcis_subscriptions.captured(session, Event.id == event_pk)
     return event_pk

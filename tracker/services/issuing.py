@@ -78,7 +78,6 @@ def issue_batch(
     )
     session.add(batch)
     session.flush()
-    _record_commissioning(session, batch)
     connection = session.connection()
     done = 0
     stalled = 0
@@ -95,6 +94,9 @@ def issue_batch(
             )
         if progress is not None:
             progress(done, quantity)
+    # Last: storing an event takes the custody turn until the end of the transaction
+    # (tracker.services.events.record_service_event); the serials do not wait for it.
+    _record_commissioning(session, batch)
     audit.record(session, actor=actor, action="batch.issue", subject_type="batch",
                  subject_id=batch.id, now=batch.issued_at, detail={
                      "gtin": batch.gtin, "territory": area.code, "quantity": quantity,
