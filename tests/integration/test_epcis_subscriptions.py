@@ -37,8 +37,10 @@ from tracker.services import (
     epcis_queries,
     epcis_subscriptions,
     events,
+    webhooks,
 )
 from tracker.services.auth import SYSTEM
+from tracker.services.deliveries import Worker
 from tracker.services.epcis_subscriptions import secret_of
 
 TOKEN = "13df38d8275b13f05704629e5f1cf3d45d6132d5"
@@ -367,3 +369,23 @@ def test_event_writers_take_turns_so_a_scheduled_run_misses_none(db, settings):
         steps = [e.biz_step for e in session.scalars(
             select(Event).where(Event.origin == "service").order_by(Event.id))][-2:]
     assert steps == ["first", "second"]  # ids in the order of the commits
+
+
+def test_a_stream_to_a_disabled_receiver_is_held_and_sent_once_it_is_enabled(db, settings):
+    """A receiver disabled after days of failures loses nothing of a stream: the pushes
+    of what was captured meanwhile wait, and go out when it is enabled again."""
+    world = World(db, settings)
+    with receiving() as receiver:
+        subscription_id = world.subscribe(receiver.url, stream=True)
+        endpoint_id = world.subscription(subscription_id).endpoint_id
+        with world.sessions() as session, write_transaction(session):
+            webhooks.set_enabled(session, endpoint_id, enabled=False, actor=SYSTEM)
+        shipped = world.capture([world.shipping(0)])
+        Worker(db, policy()).round()  # a worker's round sends nothing to it meanwhile
+        assert receiver.received == []
+        assert world.count(WebhookDelivery) == 1  # the push waits
+        with world.sessions() as session, write_transaction(session):
+            webhooks.set_enabled(session, endpoint_id, enabled=True, actor=SYSTEM)
+        deliver(db, policy(), receiver, 1)
+        (document,) = pushed(receiver)
+    assert ids_in(document) == shipped
