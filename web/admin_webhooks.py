@@ -7,8 +7,6 @@ A blueprint nested in ``admin`` (its pages are under /admin/webhooks, its endpoi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from flask import (
     Blueprint,
     abort,
@@ -22,7 +20,6 @@ from flask import (
 from flask import session as page_session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from tracker.db import write_transaction
@@ -30,6 +27,7 @@ from tracker.errors import TrackerError
 from tracker.models import DeliveryStatus, Role
 from tracker.services import webhooks
 from tracker.services.notify import EVENT_TYPES
+from web.actions import act
 from web.auth import actor, role_required
 from web.db import get_session
 
@@ -130,7 +128,7 @@ def endpoint(webhook_id: int) -> str:
 @role_required(Role.ADMIN)
 def set_enabled(webhook_id: int) -> WerkzeugResponse:
     enabled = request.form.get("enabled") == "yes"
-    return _act(lambda session: webhooks.set_enabled(
+    return act(lambda session: webhooks.set_enabled(
         session, webhook_id, enabled=enabled, actor=actor()), back=_back(webhook_id),
         done=_("Webhook %(id)s enabled: its waiting deliveries go out now.", id=webhook_id)
         if enabled else _("Webhook %(id)s disabled: its deliveries wait until it is "
@@ -140,7 +138,7 @@ def set_enabled(webhook_id: int) -> WerkzeugResponse:
 @bp.post("/<int:webhook_id>/delete")
 @role_required(Role.ADMIN)
 def delete(webhook_id: int) -> WerkzeugResponse:
-    return _act(lambda session: webhooks.delete_endpoint(session, webhook_id, actor=actor()),
+    return act(lambda session: webhooks.delete_endpoint(session, webhook_id, actor=actor()),
                 back=url_for(".index"), failed_back=_back(webhook_id),
                 done=_("Webhook %(id)s deleted.", id=webhook_id))
 
@@ -148,7 +146,7 @@ def delete(webhook_id: int) -> WerkzeugResponse:
 @bp.post("/<int:webhook_id>/deliveries/<int:delivery_id>/redeliver")
 @role_required(Role.ADMIN)
 def redeliver(webhook_id: int, delivery_id: int) -> WerkzeugResponse:
-    return _act(lambda session: webhooks.redeliver(session, webhook_id, delivery_id,
+    return act(lambda session: webhooks.redeliver(session, webhook_id, delivery_id,
                                                    actor=actor()),
                 back=_back(webhook_id),
                 done=_("Delivery %(id)s will be sent again in a moment, with the same "
@@ -161,17 +159,3 @@ def _back(webhook_id: int) -> str:
     if back.startswith(url_for(".index")) and not back.startswith("//"):
         return back
     return url_for(".endpoint", webhook_id=webhook_id)
-
-
-def _act(change: Callable[[Session], object], *, back: str, done: str,
-         failed_back: str | None = None) -> WerkzeugResponse:
-    """One change in one transaction; say what happened, or why nothing did."""
-    session = get_session()
-    try:
-        with write_transaction(session):
-            change(session)
-    except TrackerError as exc:
-        flash(_("Nothing was changed: %(problem)s", problem=exc.message), "danger")
-        return redirect(failed_back or back)
-    flash(done, "success")
-    return redirect(back)

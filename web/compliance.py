@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from flask import (
     Blueprint,
@@ -29,6 +29,7 @@ from tracker.errors import TrackerError
 from tracker.models import Party, PartyRole, Product, Role, User, ViolationStatus
 from tracker.services import attention, case, evidence, violation_queue, violations
 from tracker.services.violation_filter import QueueFilter, parse_filter
+from web.actions import act
 from web.api.evidence import jpeg_response
 from web.auth import actor, role_required
 from web.case_file import case_file_data
@@ -143,7 +144,7 @@ def bulk() -> WerkzeugResponse:
             violations.review(session, violation_id, status=target, note=reason,
                               actor=actor())
 
-    return _act(change, back=back, done=ngettext(
+    return act(change, back=back, done=ngettext(
         "%(num)s violation updated.", "%(num)s violations updated.", len(ids)))
 
 
@@ -228,7 +229,7 @@ def _photo(scan_id: int, *, thumbnail: bool) -> Response:
 def change_status(violation_id: int) -> WerkzeugResponse:
     target = request.form.get("status", "")
     reason = request.form.get("reason", "").strip()
-    return _act(lambda session: violations.review(
+    return act(lambda session: violations.review(
         session, violation_id, status=target, note=reason, actor=actor()),
         back=_case(violation_id),
         done=_("The case is now %(status)s.", status=STATUS_LABELS.get(target, target)))
@@ -238,7 +239,7 @@ def change_status(violation_id: int) -> WerkzeugResponse:
 @role_required(Role.COMPLIANCE)
 def assign_case(violation_id: int) -> WerkzeugResponse:
     assignee = request.form.get("assignee") or None
-    return _act(lambda session: violation_queue.assign(
+    return act(lambda session: violation_queue.assign(
         session, [violation_id], assignee=assignee, actor=actor()), back=_case(violation_id),
         done=_("Assigned to %(name)s.", name=assignee) if assignee else _("Unassigned."))
 
@@ -247,24 +248,10 @@ def assign_case(violation_id: int) -> WerkzeugResponse:
 @role_required(Role.COMPLIANCE)
 def comment(violation_id: int) -> WerkzeugResponse:
     body = request.form.get("body", "")
-    return _act(lambda session: case.add_comment(
+    return act(lambda session: case.add_comment(
         session, violation_id, body=body, actor=actor()), back=_case(violation_id),
         done=_("Comment added."))
 
 
 def _case(violation_id: int) -> str:
     return url_for("compliance.violation", violation_id=violation_id)
-
-
-def _act(change: Callable[[Session], object], *, back: str, done: str) -> WerkzeugResponse:
-    """Run one change in one transaction, all or nothing; say what happened or why
-    nothing did, back on the page the person came from."""
-    session = get_session()
-    try:
-        with write_transaction(session):
-            change(session)
-    except TrackerError as exc:
-        flash(_("Nothing was changed: %(problem)s", problem=exc.message), "danger")
-    else:
-        flash(done, "success")
-    return redirect(back)

@@ -5,40 +5,22 @@ processes while this one stores), as ``POST /epcis/capture`` does: it stores wha
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tests.integration.network import GTIN, build
+from tests.integration.test_workers import (
+    CONTEXT,
+    counts,
+    document_of,
+    needs_two_cores,
+    observation,
+)
 from tracker.domain.epcis import normalise_event, validate_and_normalise
 from tracker.errors import InvalidInput
-from tracker.models import CaptureJob, Event
+from tracker.models import Event
 from tracker.services import custody, epcis, workers
 from tracker.services.auth import SYSTEM
-
-CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
-
-needs_two_cores = pytest.mark.skipif(
-    workers.helpers() == 0, reason="this machine has one core: there is no pool to test")
-
-
-def observation(i: int) -> dict:
-    when = dt.datetime(2026, 5, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=i)
-    return {"type": "ObjectEvent", "eventTime": when.isoformat(), "eventTimeZoneOffset": "+00:00",
-            "epcList": [f"https://id.gs1.org/01/{GTIN}/21/UNKNOWN{i}"], "action": "OBSERVE",
-            "bizStep": "urn:epcglobal:cbv:bizstep:inspecting" if i % 2 else "storing",
-            "readPoint": {"id": f"urn:epc:id:sgln:6901234.00001.{i % 7}"}}
-
-
-def document_of(events: list[dict]) -> dict:
-    return {"@context": [CONTEXT], "type": "EPCISDocument", "schemaVersion": "2.0",
-            "creationDate": "2026-06-01T00:00:00Z", "epcisBody": {"eventList": events}}
-
-
-def counts(session) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    return (session.scalar(select(func.count()).select_from(Event)),
-            session.scalar(select(func.count()).select_from(CaptureJob)))
 
 
 @needs_two_cores
