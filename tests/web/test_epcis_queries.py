@@ -274,8 +274,13 @@ def test_a_stream_subscription_is_made_read_listed_and_ended_in_gs1s_shapes(clie
     listed = client.get(f"{Q}/shipped/subscriptions", headers=tokens["compliance"]).get_json()
     assert listed == [body]
     conforms(listed, gs1_answer("/queries/{queryName}/subscriptions", "get"))
-    # The subscription's receiver is not one of the admin's webhooks.
+    # The subscription's receiver is not one of the admin's webhooks, but it is reachable
+    # by its webhookID: its deliveries, and enabling it again after days of failures.
     assert client.get("/api/v1/webhooks", headers=tokens["admin"]).get_json()["items"] == []
+    receiver = f"/api/v1/webhooks/{body['webhookID']}"
+    assert client.get(f"{receiver}/deliveries", headers=tokens["admin"]).status_code == 200
+    assert client.patch(receiver, json={"enabled": True},
+                        headers=tokens["admin"]).status_code == 200
     assert client.delete(location, headers=tokens["admin"]).status_code == 204
     gone = client.get(location, headers=tokens["admin"])
     assert gone.status_code == 404

@@ -36,11 +36,15 @@ SCHEDULE: dict[str, Any] = {
     "type": "object", "description": GS1_SCHEDULE,
     "properties": {name: {"type": "string"} for name, _, _ in epcis_subscriptions.FIELDS}}
 SUBSCRIPTION: dict[str, Any] = {
-    "type": "object", "required": ["dest", "subscriptionID", "createdAt", "queryName"],
+    "type": "object",
+    "required": ["dest", "subscriptionID", "createdAt", "queryName", "webhookID"],
     "description": "AbstractQuerySubscriptionResponse with either stream: true or a "
                    "schedule (and reportIfEmpty)",
     "properties": {
         "subscriptionID": {"type": "string"},
+        "webhookID": {"type": "integer", "description": "the webhook endpoint that delivers "
+                      "its pushes: its deliveries at GET /webhooks/{id}/deliveries; PATCH "
+                      "/webhooks/{id} enables it again after days of failures"},
         "queryName": {"type": "string"},
         "dest": {"type": "string", "format": "uri"},
         "createdAt": {"type": "string", "format": "date-time"},
@@ -96,7 +100,8 @@ def definition(query: EpcisQuery) -> dict[str, Any]:
 def subscription(found: epcis_subscriptions.Found) -> dict[str, Any]:
     s = found.subscription
     body: dict[str, Any] = {"subscriptionID": s.subscription_id, "queryName": found.query_name,
-                            "dest": found.dest, "createdAt": render.iso(s.created_at)}
+                            "dest": found.dest, "createdAt": render.iso(s.created_at),
+                            "webhookID": s.endpoint_id}
     if found.last_notified_at is not None:
         body["lastNotifiedAt"] = render.iso(found.last_notified_at)
     if s.initial_record_time is not None:
